@@ -1,0 +1,55 @@
+// Text cleaning and XML escaping: the one place that decides which characters reach a feed.
+
+/**
+ * Characters that must never reach a feed: everything XML 1.0 forbids (C0 controls but tab,
+ * LF and CR; U+FFFE, U+FFFF), lone surrogates, the C1 controls U+0080–U+009F, and U+FFFD
+ * (a replacement character means the text was already damaged; validators warn on it).
+ * U+200E/U+200F (LRM/RLM) are ordinary characters here and are kept.
+ */
+const FORBIDDEN =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u0080-\u009F\uFFFD\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** True when the string holds a character that `cleanText` would remove. */
+export function hasForbiddenChars(s: string): boolean {
+  FORBIDDEN.lastIndex = 0;
+  const found = FORBIDDEN.test(s);
+  FORBIDDEN.lastIndex = 0;
+  return found;
+}
+
+/** NFC, then remove forbidden characters. Never throws, never refuses. */
+export function cleanText(s: string): string {
+  // Remove first: String.prototype.normalize keeps lone surrogates but NFC must see valid text.
+  return s.replace(FORBIDDEN, "").normalize("NFC");
+}
+
+/** Collapses runs of white space into one space and trims (for one-line plain text). */
+export function collapseWhitespace(s: string): string {
+  return s.replace(/[\t\n\r\f ]+/g, " ").trim();
+}
+
+const XML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&apos;",
+};
+
+/**
+ * Escapes text for XML character data and attribute values alike, and drops forbidden
+ * characters on the way, so even a value that skipped cleaning cannot break a document.
+ */
+export function escapeXml(s: string): string {
+  return s.replace(FORBIDDEN, "").replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
+}
+
+/**
+ * Serialises a value as JSON text that is safe to embed anywhere: forbidden characters were
+ * removed by cleaning, and U+2028/U+2029 are escaped for old JavaScript consumers.
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u2028\u2029]/g, (c) =>
+    c === "\u2028" ? "\\u2028" : "\\u2029",
+  );
+}
