@@ -1,0 +1,87 @@
+// Atom 1.0 (RFC 4287). Pure string building.
+
+import type { Article, FeedDocument, Site } from "../model.ts";
+import { feedId, itemId } from "../ids.ts";
+import { escapeXml } from "../text.ts";
+import { GENERATOR, itemTerms, rfc3339, sameLanguage } from "./common.ts";
+import { directedHtml } from "./direction.ts";
+
+/** `<name>text</name>` with the text escaped. */
+function el(name: string, text: string): string {
+  return `<${name}>${escapeXml(text)}</${name}>`;
+}
+
+/** `<link …/>` from attribute pairs; undefined values are left out. */
+function link(attrs: ReadonlyArray<readonly [string, string | undefined]>): string {
+  let s = "<link";
+  for (const [name, value] of attrs) if (value !== undefined) s += ` ${name}="${escapeXml(value)}"`;
+  return `${s}/>`;
+}
+
+export function renderAtom(doc: FeedDocument): string {
+  const { site } = doc;
+  const out: string[] = [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    `<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="${escapeXml(site.language)}">`,
+    el("id", feedId(site, doc.filter)),
+    '<title type="text">' + escapeXml(site.title) + "</title>",
+  ];
+  if (site.description !== undefined) out.push(`<subtitle type="text">${escapeXml(site.description)}</subtitle>`);
+  out.push(
+    el("updated", rfc3339(doc.updated)),
+    `<author>${el("name", site.title)}${el("uri", site.home_page_url)}</author>`,
+    link([["rel", "self"], ["type", "application/atom+xml"], ["href", doc.selfUrl]]),
+    link([["rel", "alternate"], ["type", "text/html"], ["href", site.home_page_url]]),
+  );
+  if (doc.nextUrl !== undefined) out.push(link([["rel", "next"], ["type", "application/atom+xml"], ["href", doc.nextUrl]]));
+  for (const hub of site.websub_hubs) out.push(link([["rel", "hub"], ["href", hub]]));
+  if (site.icon !== undefined) out.push(el("icon", site.icon));
+  if (site.copyright !== undefined) out.push(`<rights type="text">${escapeXml(site.copyright)}</rights>`);
+  out.push(el("generator", GENERATOR));
+  for (const article of doc.items) out.push(renderEntry(site, article));
+  out.push("</feed>", "");
+  return out.join("\n");
+}
+
+function renderEntry(site: Site, a: Article): string {
+  const lang = sameLanguage(a.language, site.language) ? "" : ` xml:lang="${escapeXml(a.language)}"`;
+  const out: string[] = [
+    `<entry${lang}>`,
+    el("id", itemId(site, a.id)),
+    `<title type="text">${escapeXml(a.title)}</title>`,
+    link([["rel", "alternate"], ["type", "text/html"], ["href", a.url]]),
+    el("published", rfc3339(a.published_at)),
+    el("updated", rfc3339(a.updated_at)),
+  ];
+  for (const p of a.authors) {
+    let author = `<author>${el("name", p.name)}`;
+    if (p.url !== undefined) author += el("uri", p.url);
+    if (p.email !== undefined) author += el("email", p.email);
+    out.push(`${author}</author>`);
+  }
+  for (const term of itemTerms(a)) out.push(`<category term="${escapeXml(term)}"/>`);
+  if (a.summary !== undefined) out.push(`<summary type="text">${escapeXml(a.summary)}</summary>`);
+  if (a.content_html !== undefined) {
+    out.push(`<content type="html">${escapeXml(directedHtml(a.content_html, a.language))}</content>`);
+  } else if (a.content_text !== undefined) {
+    out.push(`<content type="text">${escapeXml(a.content_text)}</content>`);
+  }
+  for (const att of a.attachments) {
+    out.push(
+      link([
+        ["rel", "enclosure"],
+        ["type", att.mime_type],
+        ["href", att.url],
+        ["length", att.size_in_bytes !== undefined ? String(att.size_in_bytes) : undefined],
+        ["title", att.title],
+      ]),
+    );
+  }
+  // An image is an enclosure only when its type is known: a MIME type is never guessed.
+  const image = a.image;
+  if (image?.mime_type !== undefined && !a.attachments.some((att) => att.url === image.url)) {
+    out.push(link([["rel", "enclosure"], ["type", image.mime_type], ["href", image.url], ["title", image.alt]]));
+  }
+  out.push("</entry>");
+  return out.join("\n");
+}

@@ -1,0 +1,44 @@
+// Small pure helpers shared by the three renderers.
+
+import type { Article } from "../model.ts";
+import { formatRfc3339, formatRfc822, toMs } from "../dates.ts";
+import { collapseWhitespace } from "../text.ts";
+
+export const GENERATOR = "Nashir";
+
+/** RFC 3339 UTC (`2024-06-19T11:49:00Z`) of a stored timestamp. */
+export function rfc3339(timestamp: string): string {
+  return formatRfc3339(toMs(timestamp));
+}
+
+/** RFC 822 in GMT (`Wed, 19 Jun 2024 11:49:00 GMT`) of a stored timestamp. */
+export function rfc822(timestamp: string): string {
+  return formatRfc822(toMs(timestamp));
+}
+
+/** True when two BCP 47 tags name the same language (tags compare case-insensitively). */
+export function sameLanguage(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/** The item's categories, then its tags, each term once, in order. */
+export function itemTerms(article: Article): string[] {
+  return [...new Set([...article.categories, ...article.tags])];
+}
+
+/** Longest plain-text excerpt, in code points, before the ellipsis. */
+const EXCERPT_LENGTH = 300;
+
+/**
+ * One line of plain text of at most EXCERPT_LENGTH code points (plus "…"), cut at a word
+ * boundary when there is one, never inside a surrogate pair.
+ */
+export function plainExcerpt(text: string): string {
+  const line = collapseWhitespace(text);
+  const chars = Array.from(line);
+  if (chars.length <= EXCERPT_LENGTH) return line;
+  const head = chars.slice(0, EXCERPT_LENGTH).join("");
+  const space = head.lastIndexOf(" ");
+  const cut = space > EXCERPT_LENGTH / 2 ? head.slice(0, space) : head;
+  return `${cut.trimEnd()}…`;
+}

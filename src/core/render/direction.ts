@@ -1,0 +1,32 @@
+// Writing direction of item content: right-to-left languages get their HTML wrapped so that
+// readers that ignore xml:lang / language still lay the text out correctly.
+
+import { escapeXml } from "../text.ts";
+
+/** Primary language subtags written right to left. */
+const RTL_LANGUAGES: ReadonlySet<string> = new Set(["ar", "he", "fa", "ur", "ps", "sd", "ckb", "yi", "dv"]);
+
+/** Script subtags (ISO 15924) written right to left: an explicit script wins over the language. */
+const RTL_SCRIPTS: ReadonlySet<string> = new Set([
+  "adlm", "arab", "aran", "hebr", "mand", "mend", "nkoo", "rohg", "samr", "syrc", "thaa", "yezi",
+]);
+
+/**
+ * True when text in this BCP 47 tag runs right to left: decided by the script subtag when
+ * there is one (`ar-Latn` is left to right), otherwise by the primary language subtag.
+ */
+export function isRtlLanguage(language: string): boolean {
+  const subtags = language.toLowerCase().split("-");
+  const script = subtags[1];
+  if (script !== undefined && /^[a-z]{4}$/.test(script)) return RTL_SCRIPTS.has(script);
+  return RTL_LANGUAGES.has(subtags[0] ?? "");
+}
+
+/**
+ * The item's HTML as it goes into a feed: wrapped in `<div dir="rtl" lang="…">` for a
+ * right-to-left language, unchanged otherwise. The HTML itself (LRM/RLM included) is untouched.
+ */
+export function directedHtml(html: string, language: string): string {
+  if (!isRtlLanguage(language)) return html;
+  return `<div dir="rtl" lang="${escapeXml(language)}">${html}</div>`;
+}

@@ -1,0 +1,105 @@
+// JSON Feed 1.1 (https://jsonfeed.org/version/1.1). Absent fields are omitted, never null.
+
+import type { Article, Attachment, FeedDocument, Person, Site } from "../model.ts";
+import { itemId } from "../ids.ts";
+import { jsonText } from "../text.ts";
+import { itemTerms, rfc3339 } from "./common.ts";
+import { directedHtml } from "./direction.ts";
+
+export const JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1";
+
+interface JsonAuthor {
+  name: string;
+  url?: string;
+}
+
+interface JsonAttachment {
+  url: string;
+  mime_type: string;
+  title?: string;
+  size_in_bytes?: number;
+}
+
+interface JsonItem {
+  id: string;
+  url: string;
+  title: string;
+  summary?: string;
+  content_html?: string;
+  content_text?: string;
+  image?: string;
+  date_published: string;
+  date_modified: string;
+  authors?: JsonAuthor[];
+  tags?: string[];
+  language: string;
+  attachments?: JsonAttachment[];
+}
+
+interface JsonFeed {
+  version: string;
+  title: string;
+  home_page_url: string;
+  feed_url: string;
+  description?: string;
+  icon?: string;
+  language: string;
+  authors: JsonAuthor[];
+  next_url?: string;
+  hubs?: { type: string; url: string }[];
+  items: JsonItem[];
+}
+
+/** Name and URL only: an email address is never published in JSON Feed. */
+function author(p: Person): JsonAuthor {
+  return { name: p.name, ...(p.url !== undefined && { url: p.url }) };
+}
+
+function attachment(att: Attachment): JsonAttachment {
+  return {
+    url: att.url,
+    mime_type: att.mime_type,
+    ...(att.title !== undefined && { title: att.title }),
+    ...(att.size_in_bytes !== undefined && { size_in_bytes: att.size_in_bytes }),
+  };
+}
+
+function item(site: Site, a: Article): JsonItem {
+  // JSON Feed requires content_html or content_text: a summary-only article shows its summary.
+  const text = a.content_text ?? (a.content_html === undefined ? (a.summary ?? "") : undefined);
+  const tags = itemTerms(a);
+  // Keys in a fixed order (spreads, no later assignment): same input, same bytes.
+  return {
+    id: itemId(site, a.id),
+    url: a.url,
+    title: a.title,
+    ...(a.summary !== undefined && { summary: a.summary }),
+    ...(a.content_html !== undefined && { content_html: directedHtml(a.content_html, a.language) }),
+    ...(text !== undefined && { content_text: text }),
+    ...(a.image !== undefined && { image: a.image.url }),
+    date_published: rfc3339(a.published_at),
+    date_modified: rfc3339(a.updated_at),
+    ...(a.authors.length > 0 && { authors: a.authors.map(author) }),
+    ...(tags.length > 0 && { tags }),
+    language: a.language,
+    ...(a.attachments.length > 0 && { attachments: a.attachments.map(attachment) }),
+  };
+}
+
+export function renderJsonFeed(doc: FeedDocument): string {
+  const { site } = doc;
+  const feed: JsonFeed = {
+    version: JSON_FEED_VERSION,
+    title: site.title,
+    home_page_url: site.home_page_url,
+    feed_url: doc.selfUrl,
+    ...(site.description !== undefined && { description: site.description }),
+    ...(site.icon !== undefined && { icon: site.icon }),
+    language: site.language,
+    authors: [{ name: site.title, url: site.home_page_url }],
+    ...(doc.nextUrl !== undefined && { next_url: doc.nextUrl }),
+    ...(site.websub_hubs.length > 0 && { hubs: site.websub_hubs.map((url) => ({ type: "WebSub", url })) }),
+    items: doc.items.map((a) => item(site, a)),
+  };
+  return jsonText(feed);
+}

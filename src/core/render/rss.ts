@@ -1,0 +1,84 @@
+// RSS 2.0, with the atom, content, dc and media namespaces. Pure string building.
+
+import type { Article, FeedDocument, Site } from "../model.ts";
+import { itemId } from "../ids.ts";
+import { escapeXml } from "../text.ts";
+import { GENERATOR, itemTerms, plainExcerpt, rfc822, sameLanguage } from "./common.ts";
+import { directedHtml } from "./direction.ts";
+
+const NAMESPACES =
+  'xmlns:atom="http://www.w3.org/2005/Atom" ' +
+  'xmlns:content="http://purl.org/rss/1.0/modules/content/" ' +
+  'xmlns:dc="http://purl.org/dc/elements/1.1/" ' +
+  'xmlns:media="http://search.yahoo.com/mrss/"';
+
+/** `<name>text</name>` with the text escaped. */
+function el(name: string, text: string): string {
+  return `<${name}>${escapeXml(text)}</${name}>`;
+}
+
+/**
+ * Plain text for an element that readers treat as HTML (`description`): encoded as HTML text
+ * first, then escaped for XML, so `<b>` in plain text is shown as `<b>`, never interpreted.
+ */
+function plainAsHtml(name: string, text: string): string {
+  return `<${name}>${escapeXml(escapeXml(text))}</${name}>`;
+}
+
+export function renderRss(doc: FeedDocument): string {
+  const { site } = doc;
+  const out: string[] = [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    `<rss version="2.0" ${NAMESPACES}>`,
+    "<channel>",
+    el("title", site.title),
+    el("link", site.home_page_url),
+    plainAsHtml("description", site.description ?? site.title),
+    el("language", site.language),
+    `<atom:link rel="self" type="application/rss+xml" href="${escapeXml(doc.selfUrl)}"/>`,
+  ];
+  if (doc.nextUrl !== undefined) {
+    out.push(`<atom:link rel="next" type="application/rss+xml" href="${escapeXml(doc.nextUrl)}"/>`);
+  }
+  for (const hub of site.websub_hubs) out.push(`<atom:link rel="hub" href="${escapeXml(hub)}"/>`);
+  if (site.copyright !== undefined) out.push(el("copyright", site.copyright));
+  if (site.icon !== undefined) {
+    out.push(
+      `<image>${el("url", site.icon)}${el("title", site.title)}${el("link", site.home_page_url)}</image>`,
+    );
+  }
+  out.push(el("ttl", String(site.ttl_minutes)), el("lastBuildDate", rfc822(doc.updated)), el("generator", GENERATOR));
+  for (const article of doc.items) out.push(renderItem(site, article));
+  out.push("</channel>", "</rss>", "");
+  return out.join("\n");
+}
+
+function renderItem(site: Site, a: Article): string {
+  const out: string[] = [
+    "<item>",
+    el("title", a.title),
+    el("link", a.url),
+    `<guid isPermaLink="false">${escapeXml(itemId(site, a.id))}</guid>`,
+    el("pubDate", rfc822(a.published_at)),
+  ];
+  const html = a.content_html !== undefined ? directedHtml(a.content_html, a.language) : undefined;
+  if (a.summary !== undefined) out.push(plainAsHtml("description", a.summary));
+  else if (a.content_text !== undefined) out.push(plainAsHtml("description", plainExcerpt(a.content_text)));
+  else if (html !== undefined) out.push(el("description", html));
+  if (html !== undefined) out.push(el("content:encoded", html));
+  for (const author of a.authors) out.push(el("dc:creator", author.name));
+  for (const term of itemTerms(a)) out.push(el("category", term));
+  if (!sameLanguage(a.language, site.language)) out.push(el("dc:language", a.language));
+  for (const att of a.attachments) {
+    out.push(
+      `<enclosure url="${escapeXml(att.url)}" length="${String(att.size_in_bytes ?? 0)}" type="${escapeXml(att.mime_type)}"/>`,
+    );
+  }
+  if (a.image !== undefined) {
+    const type = a.image.mime_type !== undefined ? ` type="${escapeXml(a.image.mime_type)}"` : "";
+    const url = escapeXml(a.image.url);
+    out.push(`<media:content url="${url}" medium="image"${type}/>`, `<media:thumbnail url="${url}"/>`);
+  }
+  out.push("</item>");
+  return out.join("\n");
+}
