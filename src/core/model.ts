@@ -64,6 +64,12 @@ export interface Site {
 /** Site settings as a publisher sends them (created_at/updated_at are set by the server). */
 export type SiteInput = Omit<Site, "slug" | "created_at" | "updated_at">;
 
+/** Position in the (published_at desc, id desc) order; a page starts strictly after it. */
+export interface Cursor {
+  published_at: string;
+  id: string;
+}
+
 /** Which slice of a site's articles a feed shows. */
 export type FeedFilter =
   | { kind: "all" }

@@ -1,7 +1,7 @@
 // The store port: the one interface every engine adapter (memory, sqlite, d1, dynamodb) implements.
 // Times are passed in as UTC RFC 3339 strings (the clock lives outside the store).
 
-import type { Article, FeedFilter, Site } from "../core/model.ts";
+import type { Article, Cursor, FeedFilter, Site } from "../core/model.ts";
 
 /** One generation of publisher credentials. Rotation keeps the previous one until `expires_at`. */
 export interface Credential {
@@ -29,11 +29,7 @@ export interface SiteVersion {
   modified_at: string;
 }
 
-/** Position in the (published_at desc, id desc) order; the page starts strictly after it. */
-export interface Cursor {
-  published_at: string;
-  id: string;
-}
+export type { Cursor };
 
 export interface ArticleQuery {
   filter: FeedFilter;
@@ -116,4 +112,9 @@ export interface Store {
   /** Throws when the engine does not answer (health check). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Thrown by adapters when the engine does not answer or times out (answered 503 + Retry-After). */
+export class StoreUnavailableError extends Error {
+  override readonly name = "StoreUnavailableError";
 }

@@ -1,0 +1,126 @@
+// Credentials: API keys, Standard Webhooks secrets and signatures. Uses only Web Crypto,
+// which Node, workerd and Lambda all provide. Randomness is passed in like the clock.
+
+export type RandomBytes = (length: number) => Uint8Array;
+
+/** Signatures older or newer than this are refused (Standard Webhooks: 5 minutes). */
+export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
+
+const encoder = new TextEncoder();
+
+export function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+export function base64Url(bytes: Uint8Array): string {
+  return base64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Decodes standard base64; undefined when it is not base64. */
+export function fromBase64(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) return undefined;
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  let hex = "";
+  for (const b of digest) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** Compares two strings in time that depends only on their lengths. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+/**
+ * API keys name their site (`nsr_{site}_{random}`), so a key sent to the wrong site can be
+ * told apart (403) from a wrong key (401) without a lookup across sites.
+ */
+export function newApiKey(slug: string, random: RandomBytes): string {
+  return `nsr_${slug}_${base64Url(random(32))}`;
+}
+
+/** The site a well-formed API key was issued for. */
+export function apiKeySite(key: string): string | undefined {
+  const match = /^nsr_([a-z0-9][a-z0-9-]{0,62})_[A-Za-z0-9_-]{43}$/.exec(key);
+  return match?.[1];
+}
+
+/** `whsec_` + base64 of 32 random bytes, as in Standard Webhooks. */
+export function newWebhookSecret(random: RandomBytes): string {
+  return `whsec_${base64(random(32))}`;
+}
+
+export function newToken(random: RandomBytes): string {
+  return base64Url(random(32));
+}
+
+export interface SignedRequest {
+  id: string;
+  timestamp: string;
+  signature: string;
+  body: Uint8Array;
+}
+
+export type SignatureCheck = { ok: true } | { ok: false; reason: string };
+
+/** Checks the timestamp window first: it needs no secret and says the clearer thing. */
+export function checkTimestamp(timestamp: string, nowMs: number): SignatureCheck {
+  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: "webhook-timestamp must be Unix seconds" };
+  const skew = Math.abs(nowMs / 1000 - Number(timestamp));
+  if (skew > SIGNATURE_TOLERANCE_SECONDS) {
+    return { ok: false, reason: "webhook-timestamp is more than 5 minutes away from the server's clock" };
+  }
+  return { ok: true };
+}
+
+async function hmacKey(secret: string, usage: "sign" | "verify"): Promise<CryptoKey | undefined> {
+  const key = fromBase64(secret.startsWith("whsec_") ? secret.slice(6) : secret);
+  if (!key || key.length === 0) return undefined;
+  return crypto.subtle.importKey("raw", key as Uint8Array<ArrayBuffer>, { name: "HMAC", hash: "SHA-256" }, false, [usage]);
+}
+
+/** The signed content: `{id}.{timestamp}.{raw body}`. */
+function signedContent(id: string, timestamp: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
+  const prefix = encoder.encode(`${id}.${timestamp}.`);
+  const signed = new Uint8Array(prefix.length + body.length);
+  signed.set(prefix);
+  signed.set(body, prefix.length);
+  return signed;
+}
+
+/** True when any `v1,<base64>` value in the header is the HMAC of this request under `secret`. */
+export async function signatureMatches(secret: string, request: SignedRequest): Promise<boolean> {
+  const key = await hmacKey(secret, "verify");
+  if (!key) return false;
+  const signed = signedContent(request.id, request.timestamp, request.body);
+  for (const value of request.signature.split(" ").slice(0, 10)) {
+    const [version, encoded] = value.split(",", 2);
+    if (version !== "v1" || !encoded) continue;
+    const mac = fromBase64(encoded);
+    if (!mac || mac.length !== 32) continue;
+    // subtle.verify compares in constant time.
+    if (await crypto.subtle.verify("HMAC", key, mac as Uint8Array<ArrayBuffer>, signed)) return true;
+  }
+  return false;
+}
+
+/** Signs a request the way a CMS does (used by tests, the README example and tooling). */
+export async function signWebhook(secret: string, id: string, timestamp: string, body: Uint8Array): Promise<string> {
+  const key = await hmacKey(secret, "sign");
+  if (!key) throw new Error("webhook secret is not base64");
+  const mac = await crypto.subtle.sign("HMAC", key, signedContent(id, timestamp, body));
+  return `v1,${base64(new Uint8Array(mac))}`;
+}
