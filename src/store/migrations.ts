@@ -1,0 +1,78 @@
+// The SQL schema as an ordered list of versioned migrations, shared by every SQL engine
+// (node:sqlite now, Cloudflare D1 later). Each `sql` is plain DDL: no BEGIN/COMMIT and no
+// PRAGMA, since D1 refuses both; the runner wraps pending migrations in its own transaction
+// and records each version in `schema_migrations`. Never edit a released migration: append.
+
+export interface Migration {
+  /** Strictly increasing, starting at 1. */
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Created by the runner before any migration; not itself a migration. */
+export const SCHEMA_MIGRATIONS_SQL = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)`;
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial",
+    sql: `
+-- One row per site. data: the Site as JSON; credentials: Credential[] as JSON.
+CREATE TABLE sites (
+  slug TEXT NOT NULL PRIMARY KEY,
+  data TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  modified_at TEXT NOT NULL,
+  credentials TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- One row per article. published_ms/updated_ms: the instants in Unix milliseconds, so that
+-- ordering never depends on how a timestamp is spelled. data: the Article as JSON.
+CREATE TABLE articles (
+  site TEXT NOT NULL REFERENCES sites (slug),
+  id TEXT NOT NULL,
+  published_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (site, id)
+) WITHOUT ROWID;
+
+-- The feed order: keyset pages seek straight to (published_ms, id) < cursor.
+CREATE INDEX articles_feed ON articles (site, published_ms DESC, id DESC);
+
+-- The filtered feeds: one row per distinct (kind, name) of an article, in feed order.
+CREATE TABLE article_terms (
+  site TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('category', 'tag', 'author')),
+  name TEXT NOT NULL,
+  published_ms INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  PRIMARY KEY (site, kind, name, published_ms, id),
+  FOREIGN KEY (site, id) REFERENCES articles (site, id)
+) WITHOUT ROWID;
+
+-- Finds an article's terms when it is replaced or deleted.
+CREATE INDEX article_terms_article ON article_terms (site, id);
+
+-- Webhook replay records: a claim (completed_ms NULL) or a finished response.
+CREATE TABLE webhooks (
+  site TEXT NOT NULL REFERENCES sites (slug),
+  webhook_id TEXT NOT NULL,
+  body_hash TEXT NOT NULL,
+  status INTEGER,
+  response TEXT,
+  claimed_ms INTEGER NOT NULL,
+  completed_ms INTEGER,
+  PRIMARY KEY (site, webhook_id)
+) WITHOUT ROWID;
+
+-- Pruning: finished records by completion time, abandoned claims by claim time.
+CREATE INDEX webhooks_age ON webhooks (coalesce(completed_ms, claimed_ms));
+`,
+  },
+];

@@ -1,0 +1,351 @@
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { migrations } from "../../src/store/migrations.ts";
+import { createSqliteStore, FEED_SQL } from "../../src/store/sqlite.ts";
+import { StoreUnavailableError, type Store } from "../../src/store/port.ts";
+import { makeArticle, makeRecord, storeContract } from "./contract.ts";
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "nashir-sqlite-"));
+}
+
+storeContract("sqlite", async () => {
+  const dir = await tempDir();
+  // A folder that does not exist yet: the store creates it.
+  const store = createSqliteStore({ path: join(dir, "data", "nashir.db") });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+type Row = Record<string, unknown>;
+
+describe("sqlite store", () => {
+  let dir: string;
+  let path: string;
+  const open: Store[] = [];
+  const raw: DatabaseSync[] = [];
+
+  function openStore(): Store {
+    const store = createSqliteStore({ path });
+    open.push(store);
+    return store;
+  }
+
+  /** A second, plain connection to the same file, to look under the port. */
+  function rawDb(): DatabaseSync {
+    const db = new DatabaseSync(path, { timeout: 5000 });
+    raw.push(db);
+    return db;
+  }
+
+  beforeEach(async () => {
+    dir = await tempDir();
+    path = join(dir, "nested", "deeper", "nashir.db");
+  });
+
+  afterEach(async () => {
+    for (const s of open.splice(0)) await s.close();
+    for (const db of raw.splice(0)) if (db.isOpen) db.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("creates the folder and opens the file in WAL mode, with foreign keys declared", async () => {
+    openStore();
+    expect((await stat(path)).isFile()).toBe(true);
+    const db = rawDb();
+    expect(db.prepare("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+    // synchronous and foreign_keys are per connection and cannot be read from another one.
+    const fks = db.prepare("PRAGMA foreign_key_list(article_terms)").all() as Row[];
+    expect(fks.map((r) => r.table)).toEqual(["articles", "articles"]);
+  });
+
+  it("keeps data across close and reopen", async () => {
+    const first = openStore();
+    await first.createSite(makeRecord("nisan"));
+    await first.putArticle("nisan", makeArticle("a", { categories: ["سياسة"] }), "2024-06-19T12:00:00Z");
+    await first.claimWebhook("nisan", "msg_1", "h", "2024-06-19T12:00:00Z", 60_000);
+    await first.completeWebhook("nisan", "msg_1", { status: 201, body: "{}" }, "2024-06-19T12:00:00Z");
+    await first.close();
+    await first.close();
+    await expect(first.ping()).rejects.toThrow(/closed/);
+
+    const second = openStore();
+    expect(await second.getSiteVersion("nisan")).toEqual({ version: 2, modified_at: "2024-06-19T12:00:00Z" });
+    expect(await second.getArticle("nisan", "a")).toStrictEqual(makeArticle("a", { categories: ["سياسة"] }));
+    const page = await second.listArticles("nisan", { filter: { kind: "category", name: "سياسة" }, limit: 10 });
+    expect(page.items.map((a) => a.id)).toEqual(["a"]);
+    expect(await second.claimWebhook("nisan", "msg_1", "h", "2024-06-19T12:01:00Z", 60_000)).toEqual({
+      state: "done",
+      body_hash: "h",
+      response: { status: 201, body: "{}" },
+    });
+  });
+
+  it("applies each migration once and records it", async () => {
+    const first = openStore();
+    await first.createSite(makeRecord("nisan"));
+    await first.close();
+    // Reopening must not re-run the DDL (CREATE TABLE without IF NOT EXISTS would fail).
+    const second = openStore();
+    expect(await second.getSite("nisan")).toStrictEqual(makeRecord("nisan"));
+    await second.close();
+    openStore();
+
+    const rows = rawDb().prepare("SELECT version, name FROM schema_migrations ORDER BY version").all() as Row[];
+    expect(rows).toEqual(migrations.map((m) => ({ version: m.version, name: m.name })));
+  });
+
+  it("applies only the pending migrations, in one transaction each open", async () => {
+    const base = migrations;
+    const first = createSqliteStore({ path, migrations: base });
+    await first.close();
+    const extra = [
+      ...base,
+      { version: 1000, name: "add-notes", sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)" },
+    ];
+    const second = createSqliteStore({ path, migrations: extra });
+    await second.close();
+    const db = rawDb();
+    const versions = (db.prepare("SELECT version FROM schema_migrations ORDER BY version").all() as Row[]).map((r) => r.version);
+    expect(versions).toEqual([...base.map((m) => m.version), 1000]);
+    db.close();
+
+    // A failing migration leaves nothing behind: not its table, not its record.
+    const broken = [
+      ...extra,
+      { version: 1001, name: "half", sql: "CREATE TABLE half (x INTEGER); CREATE TABLE half (y INTEGER);" },
+    ];
+    expect(() => createSqliteStore({ path, migrations: broken })).toThrow(/half/);
+    const after = rawDb();
+    expect(after.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined();
+    expect(after.prepare("SELECT max(version) AS v FROM schema_migrations").get()).toEqual({ v: 1000 });
+  });
+
+  it("refuses a database whose schema is newer than the code", async () => {
+    const newer = [...migrations, { version: 999, name: "future", sql: "CREATE TABLE future (x INTEGER)" }];
+    await createSqliteStore({ path, migrations: newer }).close();
+    expect(() => createSqliteStore({ path })).toThrow(/newer/);
+  });
+
+  it("refuses migrations listed out of order", () => {
+    const shuffled = [{ version: 2, name: "b", sql: "SELECT 1" }, { version: 1, name: "a", sql: "SELECT 1" }];
+    expect(() => createSqliteStore({ path, migrations: shuffled })).toThrow(/increase/);
+  });
+
+  describe("feed queries are O(limit): an index seek in feed order, never a scan or a sort", () => {
+    function plan(db: DatabaseSync, sql: string, args: Array<string | number>): string[] {
+      return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Row[]).map((r) => String(r.detail));
+    }
+
+    function expectSeekOnly(details: string[]): void {
+      expect(details.length).toBeGreaterThan(0);
+      for (const d of details) {
+        expect(d).toMatch(/^SEARCH /);
+        expect(d).not.toMatch(/SCAN|TEMP B-TREE/);
+      }
+    }
+
+    async function seeded(): Promise<DatabaseSync> {
+      const store = openStore();
+      await store.createSite(makeRecord("nisan"));
+      await store.createSite(makeRecord("other"));
+      for (let i = 0; i < 300; i++) {
+        const published = new Date(Date.UTC(2024, 0, 1) + Math.floor(i / 3) * 60_000).toISOString();
+        const a = makeArticle(`a${i}`, {
+          published_at: published,
+          categories: [`c${i % 4}`],
+          tags: [`t${i % 30}`, "all"],
+          authors: [{ name: `w${i % 7}` }],
+        });
+        await store.putArticle(i % 5 === 0 ? "other" : "nisan", a, "2024-06-19T12:00:00Z");
+      }
+      const db = rawDb();
+      return db;
+    }
+
+    for (const analyzed of [false, true]) {
+      it(`whole-site feed seeks on (site, published_ms, id)${analyzed ? " after ANALYZE" : ""}`, async () => {
+        const db = await seeded();
+        if (analyzed) db.exec("ANALYZE");
+        const first = plan(db, FEED_SQL.all, ["nisan", 11]);
+        expectSeekOnly(first);
+        expect(first).toEqual([expect.stringMatching(/^SEARCH articles USING (COVERING )?INDEX articles_feed \(site=\?\)/)]);
+        const later = plan(db, FEED_SQL.allBefore, ["nisan", 1704067200000, "a9", 11]);
+        expectSeekOnly(later);
+        // The cursor is part of the seek, not a filter over every newer row.
+        expect(later).toEqual([
+          expect.stringMatching(/^SEARCH articles USING (COVERING )?INDEX articles_feed \(site=\? AND \(published_ms,id\)<\(\?,\?\)\)/),
+        ]);
+      });
+
+      it(`filtered feed seeks on (site, kind, name, published_ms, id)${analyzed ? " after ANALYZE" : ""}`, async () => {
+        const db = await seeded();
+        if (analyzed) db.exec("ANALYZE");
+        for (const [kind, name] of [["category", "c1"], ["tag", "all"], ["author", "w3"]] as const) {
+          const first = plan(db, FEED_SQL.term, ["nisan", kind, name, 11]);
+          expectSeekOnly(first);
+          expect(first).toEqual([
+            expect.stringMatching(/^SEARCH t USING PRIMARY KEY \(site=\? AND kind=\? AND name=\?\)/),
+            expect.stringMatching(/^SEARCH a USING PRIMARY KEY \(site=\? AND id=\?\)/),
+          ]);
+          const later = plan(db, FEED_SQL.termBefore, ["nisan", kind, name, 1704067200000, "a9", 11]);
+          expectSeekOnly(later);
+          expect(later).toEqual([
+            expect.stringMatching(
+              /^SEARCH t USING PRIMARY KEY \(site=\? AND kind=\? AND name=\? AND \(published_ms,id\)<\(\?,\?\)\)/,
+            ),
+            expect.stringMatching(/^SEARCH a USING PRIMARY KEY \(site=\? AND id=\?\)/),
+          ]);
+        }
+      });
+    }
+
+    it("the seeded feeds page correctly through those plans", async () => {
+      await seeded();
+      const store = open[0]!;
+      const seen: string[] = [];
+      let page = await store.listArticles("nisan", { filter: { kind: "tag", name: "all" }, limit: 17 });
+      seen.push(...page.items.map((a) => a.id));
+      while (page.next) {
+        page = await store.listArticles("nisan", { filter: { kind: "tag", name: "all" }, limit: 17, before: page.next });
+        seen.push(...page.items.map((a) => a.id));
+      }
+      expect(seen).toHaveLength(240);
+      expect(new Set(seen).size).toBe(240);
+    });
+  });
+
+  describe("a write that fails half-way leaves nothing", () => {
+    // An honest mid-transaction failure: a trigger (added through a second connection) makes
+    // SQLite refuse one term row, after the article row of the same put was already written.
+    function armTrap(): DatabaseSync {
+      const db = rawDb();
+      db.exec(`CREATE TRIGGER trap BEFORE INSERT ON article_terms WHEN NEW.name = 'boom'
+BEGIN SELECT RAISE(ABORT, 'trap sprung'); END`);
+      return db;
+    }
+
+    it("on create", async () => {
+      const store = openStore();
+      await store.createSite(makeRecord("nisan"));
+      const trap = armTrap();
+      const before = await store.getSiteVersion("nisan");
+      await expect(
+        store.putArticle("nisan", makeArticle("a", { categories: ["سياسة", "boom"] }), "2024-06-19T12:00:00Z"),
+      ).rejects.toThrow(/trap sprung/);
+      expect(await store.getArticle("nisan", "a")).toBeUndefined();
+      expect(await store.getSiteVersion("nisan")).toEqual(before);
+      expect((await store.listArticles("nisan", { filter: { kind: "category", name: "سياسة" }, limit: 10 })).items).toEqual([]);
+      expect(trap.prepare("SELECT count(*) AS n FROM article_terms").get()).toEqual({ n: 0 });
+      expect(trap.prepare("SELECT count(*) AS n FROM articles").get()).toEqual({ n: 0 });
+
+      // The connection is usable afterwards, and the same put succeeds once the trap is gone.
+      trap.exec("DROP TRIGGER trap");
+      const ok = await store.putArticle("nisan", makeArticle("a", { categories: ["سياسة", "boom"] }), "2024-06-19T12:00:00Z");
+      expect(ok.outcome).toBe("created");
+    });
+
+    it("on update: the previous article and its terms stay whole", async () => {
+      const store = openStore();
+      await store.createSite(makeRecord("nisan"));
+      const original = makeArticle("a", { categories: ["سياسة"], tags: ["old"] });
+      await store.putArticle("nisan", original, "2024-06-19T12:00:00Z");
+      armTrap();
+      const before = await store.getSiteVersion("nisan");
+      const changed = makeArticle("a", {
+        title: "changed",
+        categories: ["رياضة"],
+        tags: ["new", "boom"],
+        updated_at: "2024-06-19T13:00:00Z",
+      });
+      await expect(store.putArticle("nisan", changed, "2024-06-19T13:00:00Z")).rejects.toThrow(/trap sprung/);
+      expect(await store.getArticle("nisan", "a")).toStrictEqual(original);
+      expect(await store.getSiteVersion("nisan")).toEqual(before);
+      const ids = async (kind: "category" | "tag", name: string): Promise<string[]> =>
+        (await store.listArticles("nisan", { filter: { kind, name }, limit: 10 })).items.map((x) => x.id);
+      expect(await ids("category", "سياسة")).toEqual(["a"]);
+      expect(await ids("tag", "old")).toEqual(["a"]);
+      expect(await ids("category", "رياضة")).toEqual([]);
+      expect(await ids("tag", "new")).toEqual([]);
+    });
+  });
+
+  it("has foreign keys that hold after deletes and refuse orphans", async () => {
+    const store = openStore();
+    await store.createSite(makeRecord("nisan"));
+    await store.putArticle("nisan", makeArticle("a"), "2024-06-19T12:00:00Z");
+    // Deleting a site through the port removes children first, so the keys never fire...
+    expect(await store.deleteSite("nisan")).toBe(true);
+    const db = rawDb();
+    db.exec("PRAGMA foreign_keys=ON");
+    expect(db.prepare("PRAGMA foreign_key_check").all()).toEqual([]);
+    // ...and an orphan row is refused by the engine.
+    expect(() =>
+      db.prepare("INSERT INTO articles (site, id, published_ms, updated_ms, data) VALUES ('ghost', 'x', 0, 0, '{}')").run(),
+    ).toThrow(/FOREIGN KEY/);
+  });
+
+  it("answers ping, and is unavailable after close", async () => {
+    const store = openStore();
+    await store.ping();
+    await store.close();
+    await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.getSite("nisan")).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.putArticle("nisan", makeArticle("a"), "2024-06-19T12:00:00Z")).rejects.toThrow(/closed/);
+  });
+
+  it("reports a write lock held too long by another process as unavailable, and writes nothing", async () => {
+    const store = createSqliteStore({ path, busyTimeoutMs: 50 });
+    open.push(store);
+    await store.createSite(makeRecord("nisan"));
+    await store.putArticle("nisan", makeArticle("a"), "2024-06-19T12:00:00Z");
+    const other = rawDb();
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      const started = Date.now();
+      const failed = store.putArticle("nisan", makeArticle("b"), "2024-06-19T12:01:00Z");
+      await expect(failed).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(failed).rejects.toThrow(/locked/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(40);
+      // WAL: readers are not blocked by the writer.
+      expect(await store.getArticle("nisan", "a")).toStrictEqual(makeArticle("a"));
+      await store.ping();
+    } finally {
+      other.exec("ROLLBACK");
+    }
+    expect(await store.getArticle("nisan", "b")).toBeUndefined();
+    expect((await store.putArticle("nisan", makeArticle("b"), "2024-06-19T12:02:00Z")).outcome).toBe("created");
+  });
+
+  it("reports a file it cannot open as unavailable", async () => {
+    const blocker = join(dir, "not-a-folder");
+    await writeFile(blocker, "");
+    expect(() => createSqliteStore({ path: join(blocker, "nashir.db") })).toThrow();
+    const dirAsDb = join(dir, "a-folder");
+    await mkdir(dirAsDb);
+    expect(() => createSqliteStore({ path: dirAsDb })).toThrow(StoreUnavailableError);
+  });
+
+  it("leaves other errors as they are", async () => {
+    const store = openStore();
+    const err = await store.putArticle("ghost", makeArticle("a"), "2024-06-19T12:00:00Z").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(StoreUnavailableError);
+    expect(String(err)).toMatch(/unknown site: ghost/);
+  });
+
+  it("works in memory too (no file, no WAL)", async () => {
+    const store = createSqliteStore({ path: ":memory:" });
+    open.push(store);
+    await store.createSite(makeRecord("nisan"));
+    expect((await store.putArticle("nisan", makeArticle("a"), "2024-06-19T12:00:00Z")).outcome).toBe("created");
+  });
+});
