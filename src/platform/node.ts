@@ -9,7 +9,10 @@ import { promisify } from "node:util";
 import type { Context } from "hono";
 import type { HttpBindings } from "@hono/node-server";
 import { newToken } from "../core/auth.ts";
+import { serve } from "@hono/node-server";
+import type { Hono } from "hono";
 import type { AppConfig, Compressor } from "../http/deps.ts";
+import type { Store } from "../store/port.ts";
 
 export interface NodeSettings {
   port: number;
@@ -110,4 +113,32 @@ export function nodeRandom(length: number): Uint8Array {
 /** One JSON line per event on stdout. */
 export function nodeLog(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
+}
+
+/**
+ * Serves the app until SIGTERM or SIGINT, then stops accepting, lets in-flight requests
+ * finish (at most 10 s), closes the store and exits.
+ */
+export function serveNode(app: Hono, store: Store, settings: NodeSettings): void {
+  const server = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
+    nodeLog({ event: "listening", url: `http://${info.address}:${info.port}`, base_url: settings.config.baseUrl, db: settings.dbPath });
+    if (settings.generatedToken) {
+      // The one time a secret is printed: the operator needs it to create sites.
+      process.stdout.write(`\nAdmin token (kept in ${join(dirname(settings.dbPath), "admin-token")}): ${settings.generatedToken}\n\n`);
+    }
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    nodeLog({ event: "stopping", signal });
+    server.close(() => {
+      void store.close().then(() => process.exit(0));
+    });
+    if ("closeIdleConnections" in server) server.closeIdleConnections();
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
 }

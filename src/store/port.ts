@@ -81,7 +81,7 @@ export interface Store {
   createSite(record: SiteRecord): Promise<boolean>;
   /** Replaces the settings and bumps the version; undefined when the site does not exist. */
   updateSite(slug: string, site: Site, now: string): Promise<SiteRecord | undefined>;
-  /** Replaces the credential list (rotation); false when the site does not exist. */
+  /** Replaces the credential list (rotation; feeds do not change, so the version does not); false when the site does not exist. */
   setCredentials(slug: string, credentials: Credential[]): Promise<boolean>;
   /** Removes the site, its articles, its indexes and its webhook records. */
   deleteSite(slug: string): Promise<boolean>;
@@ -102,11 +102,11 @@ export interface Store {
    * (its request died) is taken over and claimed again.
    */
   claimWebhook(slug: string, webhookId: string, bodyHash: string, now: string, staleAfterMs: number): Promise<WebhookClaim>;
-  /** Stores the response of a successful request, kept for at least `keepMs`. */
+  /** Stores the response of a successful request (no-op without a claim); kept until pruned. */
   completeWebhook(slug: string, webhookId: string, response: WebhookResponse, now: string): Promise<void>;
   /** Forgets a claim whose request failed, so that a retry is processed afresh. */
   releaseWebhook(slug: string, webhookId: string): Promise<void>;
-  /** Drops finished replay records older than `olderThan`. */
+  /** Drops replay records (finished or abandoned) older than `olderThan`; returns how many. */
   pruneWebhooks(olderThan: string): Promise<number>;
 
   /** Throws when the engine does not answer (health check). */
