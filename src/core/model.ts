@@ -54,6 +54,8 @@ export interface Site {
   icon?: string;
   copyright?: string;
   ttl_minutes: number;
+  /** How long Atom feeds announce deleted articles (RFC 6721 tombstones). */
+  tombstone_days: number;
   websub_hubs: string[];
   /** UTC RFC 3339, set once when the site is created; part of every item id. */
   created_at: string;

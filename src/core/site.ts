@@ -28,10 +28,11 @@ const SITE_KEYS = new Set([
   "icon",
   "copyright",
   "ttl_minutes",
+  "tombstone_days",
   "websub_hubs",
 ]);
 
-export const SITE_DEFAULTS = { ttl_minutes: 15 } as const;
+export const SITE_DEFAULTS = { ttl_minutes: 15, tombstone_days: 30 } as const;
 const MAX_HUBS = 10;
 
 /** Why a slug cannot name a site, or undefined when it can. */
@@ -59,6 +60,7 @@ export function validateSiteInput(input: unknown, slug: string): Validated<SiteI
   const icon = httpUrl(field(input, "icon"), "/icon", false, p);
   const copyright = plainText(field(input, "copyright"), "/copyright", { max: 1_000 }, p);
   const ttl = integer(field(input, "ttl_minutes"), "/ttl_minutes", 1, 1_440, p);
+  const tombstoneDays = integer(field(input, "tombstone_days"), "/tombstone_days", 0, 3_650, p);
   const hubs = hubsOf(field(input, "websub_hubs"), p);
 
   if (!p.ok || title === undefined || homePage === undefined || language === undefined || timezone === undefined) {
@@ -70,6 +72,7 @@ export function validateSiteInput(input: unknown, slug: string): Validated<SiteI
     language,
     timezone,
     ttl_minutes: ttl ?? SITE_DEFAULTS.ttl_minutes,
+    tombstone_days: tombstoneDays ?? SITE_DEFAULTS.tombstone_days,
     websub_hubs: hubs ?? [],
   };
   if (description !== undefined) site.description = description;
@@ -87,6 +90,7 @@ export function buildSite(slug: string, input: SiteInput, createdAt: string, upd
     language: input.language,
     timezone: input.timezone,
     ttl_minutes: input.ttl_minutes,
+    tombstone_days: input.tombstone_days,
     websub_hubs: input.websub_hubs,
     created_at: createdAt,
     updated_at: updatedAt,

@@ -250,6 +250,15 @@ export function createMemoryStore(): Store {
       return count;
     },
 
+    async rangeFingerprint() {
+      throw new Error("rangeFingerprint: not implemented yet");
+    },
+    async listTombstones() {
+      throw new Error("listTombstones: not implemented yet");
+    },
+    async pruneTombstones() {
+      throw new Error("pruneTombstones: not implemented yet");
+    },
     async ping(): Promise<void> {
       open();
     },

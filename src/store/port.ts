@@ -36,6 +36,17 @@ export interface ArticleQuery {
   /** 1–100 */
   limit: number;
   before?: Cursor;
+  /** Only articles published at or after this instant (the start of an archive month). */
+  notBefore?: string;
+}
+
+/** A deleted article, remembered so Atom feeds can announce the deletion (RFC 6721). */
+export interface Tombstone {
+  id: string;
+  /** The deleted article's published_at (to place it in archive months). */
+  published_at: string;
+  /** When it was deleted: the `when` of `at:deleted-entry`. */
+  deleted_at: string;
 }
 
 export interface ArticlePage {
@@ -83,7 +94,7 @@ export interface Store {
   updateSite(slug: string, site: Site, now: string): Promise<SiteRecord | undefined>;
   /** Replaces the credential list (rotation; feeds do not change, so the version does not); false when the site does not exist. */
   setCredentials(slug: string, credentials: Credential[]): Promise<boolean>;
-  /** Removes the site, its articles, its indexes and its webhook records. */
+  /** Removes the site, its articles, indexes, tombstones and webhook records. */
   deleteSite(slug: string): Promise<boolean>;
 
   getArticle(slug: string, id: string): Promise<Article | undefined>;
@@ -92,10 +103,25 @@ export interface Store {
    * bumps the site version in the same atomic step.
    */
   putArticle(slug: string, article: Article, now: string): Promise<PutResult>;
-  /** Removes the article and its index entries and bumps the version; false when unknown. */
+  /** Removes the article and its index entries, leaves a tombstone, bumps the version; false when unknown. */
   deleteArticle(slug: string, id: string, now: string): Promise<boolean>;
   /** Newest first by (published_at, id). Cost is O(limit), never O(articles). */
   listArticles(slug: string, query: ArticleQuery): Promise<ArticlePage>;
+  /**
+   * A short opaque string that changes whenever an article published in [from, to) is created,
+   * written, deleted, or moves in or out of the range, and only then. Every write stamps the
+   * article with the new site version (its revision); the fingerprint is built from the count
+   * and revisions of the range's index entries, never from article bodies.
+   */
+  rangeFingerprint(slug: string, range: { from: string; to: string }): Promise<string>;
+
+  /**
+   * Tombstones left by deleteArticle (publishing the id again removes its tombstone), with
+   * deleted_at >= since, most recent deletion first (ties by id descending), at most `limit`.
+   */
+  listTombstones(slug: string, query: { since: string; limit: number }): Promise<Tombstone[]>;
+  /** Drops tombstones deleted before `olderThan`; returns how many. */
+  pruneTombstones(olderThan: string): Promise<number>;
 
   /**
    * Conditional insert of a replay record. A record still in flight after `staleAfterMs`

@@ -421,6 +421,15 @@ WHERE site = ? AND webhook_id = ? AND completed_ms IS NULL`,
       return write(() => Number(q.pruneWebhooks.run(limitMs).changes));
     },
 
+    async rangeFingerprint() {
+      throw new Error("rangeFingerprint: not implemented yet");
+    },
+    async listTombstones() {
+      throw new Error("listTombstones: not implemented yet");
+    },
+    async pruneTombstones() {
+      throw new Error("pruneTombstones: not implemented yet");
+    },
     async ping(): Promise<void> {
       const row = read(() => q.ping.get() as Row | undefined);
       if (row?.ok !== 1) throw new StoreUnavailableError("SQLite did not answer SELECT 1");

@@ -20,6 +20,7 @@ export function makeSite(slug: string, overrides: Partial<Site> = {}): Site {
     timezone: "Asia/Amman",
     description: "آخر الأخبار المحلية والدولية",
     ttl_minutes: 15,
+    tombstone_days: 30,
     websub_hubs: [],
     created_at: T0,
     updated_at: T0,

@@ -29,6 +29,7 @@ describe("memory store", () => {
         language: "en",
         timezone: "UTC",
         ttl_minutes: 15,
+    tombstone_days: 30,
         websub_hubs: [],
         created_at: "2024-01-01T00:00:00Z",
         updated_at: "2024-01-01T00:00:00Z",

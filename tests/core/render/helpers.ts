@@ -36,6 +36,7 @@ export function seedSite(overrides: Partial<Site> = {}): Site {
     language: str(raw, "language"),
     timezone: str(raw, "timezone"),
     ttl_minutes: 30,
+    tombstone_days: 30,
     websub_hubs: [],
     created_at: "2026-01-05T10:00:00Z",
     updated_at: "2026-01-06T08:30:00Z",
