@@ -14,12 +14,13 @@ export function fnv1a(text: string): string {
 }
 
 /**
- * Strong ETag of a feed: the site version plus the exact document key (path, format, query,
- * base URL). Rendering is deterministic, so the same tag always means the same bytes, and it
+ * Strong ETag of a feed: a version (the site's, or an archive month's fingerprint) plus the exact
+ * document key (path, format, query, base URL). Rendering is deterministic, so the same tag always means the same bytes, and it
  * is known without reading a single article.
  */
-export function feedEtag(siteVersion: number, documentKey: string): string {
-  return `"${siteVersion.toString(36)}-${fnv1a(`${RENDER_GENERATION}|${documentKey}`)}"`;
+export function feedEtag(version: number | string, documentKey: string): string {
+  const tag = typeof version === "number" ? version.toString(36) : fnv1a(version);
+  return `"${tag}-${fnv1a(`${RENDER_GENERATION}|${documentKey}`)}"`;
 }
 
 function opaqueTag(tag: string): string {

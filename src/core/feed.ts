@@ -1,16 +1,24 @@
 // What a feed request asks for, and the document that answers it. Pure: URLs are built from the
 // configured base URL, never from the request's Host header, since cached bodies must not vary by it.
 
-import type { Article, Cursor, FeedDocument, FeedFilter, FeedFormat, Site } from "./model.ts";
-import { toMs } from "./dates.ts";
+import type { Article, Cursor, FeedDocument, FeedFilter, FeedFormat, HistoryLinks, Site, Tombstone } from "./model.ts";
 import type { FieldError } from "./fields.ts";
 import { filterPath } from "./ids.ts";
 import { base64Url } from "./auth.ts";
 import { articleIdProblem } from "./article.ts";
+import { toMs } from "./dates.ts";
+import { monthPath, type Month } from "./archive.ts";
 
 export const FEED_FILES: Record<FeedFormat, string> = { rss: "rss.xml", atom: "atom.xml", json: "feed.json" };
 export const DEFAULT_LIMIT = 20;
+/** Archive documents default to the largest page: they are read once, to backfill. */
+export const ARCHIVE_DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 100;
+/** WordPress-style `?paged=N` is served up to this page. */
+export const MAX_PAGED = 50;
+
+/** Which document: a subscription feed (whole site or one name), or a closed month of the site. */
+export type FeedScope = { kind: "subscription"; filter: FeedFilter } | { kind: "archive"; month: Month };
 
 export interface FeedQuery {
   /** Set only when the client sent it (it is then part of the self link). */
@@ -18,10 +26,12 @@ export interface FeedQuery {
   before?: Cursor;
   /** The `before` value as sent, already checked. */
   beforeToken?: string;
+  /** WordPress-style page number (1–50), subscription feeds only. */
+  paged?: number;
 }
 
-export function effectiveLimit(query: FeedQuery): number {
-  return query.limit ?? DEFAULT_LIMIT;
+export function effectiveLimit(query: FeedQuery, scope?: FeedScope): number {
+  return query.limit ?? (scope?.kind === "archive" ? ARCHIVE_DEFAULT_LIMIT : DEFAULT_LIMIT);
 }
 
 export function encodeCursor(cursor: Cursor): string {
@@ -44,10 +54,17 @@ export function decodeCursor(token: string): Cursor | undefined {
   }
 }
 
+/** True when cursor a comes strictly before b in feed order (older, or same time and smaller id). */
+export function cursorBefore(a: Cursor, b: Cursor): boolean {
+  const ta = toMs(a.published_at);
+  const tb = toMs(b.published_at);
+  return ta < tb || (ta === tb && a.id < b.id);
+}
+
 export type QueryParse = { ok: true; query: FeedQuery } | { ok: false; errors: FieldError[] };
 
-/** Reads `limit` and `before`; every other parameter is ignored. */
-export function parseFeedQuery(params: { limit?: string | undefined; before?: string | undefined }): QueryParse {
+/** Reads `limit`, `before` and `paged`; every other parameter is ignored. */
+export function parseFeedQuery(params: { limit?: string | undefined; before?: string | undefined; paged?: string | undefined }): QueryParse {
   const errors: FieldError[] = [];
   const query: FeedQuery = {};
   if (params.limit !== undefined) {
@@ -63,6 +80,12 @@ export function parseFeedQuery(params: { limit?: string | undefined; before?: st
       query.beforeToken = params.before;
     }
   }
+  if (params.paged !== undefined) {
+    const paged = /^\d{1,2}$/.test(params.paged) ? Number(params.paged) : NaN;
+    if (!(paged >= 1 && paged <= MAX_PAGED)) errors.push({ field: "paged", message: `must be an integer from 1 to ${MAX_PAGED}` });
+    else if (params.before !== undefined) errors.push({ field: "paged", message: "cannot be combined with before" });
+    else query.paged = paged;
+  }
   return errors.length ? { ok: false, errors } : { ok: true, query };
 }
 
@@ -70,6 +93,7 @@ function queryString(query: FeedQuery): string {
   const parts: string[] = [];
   if (query.limit !== undefined) parts.push(`limit=${query.limit}`);
   if (query.beforeToken !== undefined) parts.push(`before=${query.beforeToken}`);
+  if (query.paged !== undefined) parts.push(`paged=${query.paged}`);
   return parts.length ? `?${parts.join("&")}` : "";
 }
 
@@ -78,31 +102,45 @@ export function feedPath(slug: string, filter: FeedFilter, format: FeedFormat): 
   return `/${slug}${filterPath(filter)}/${FEED_FILES[format]}`;
 }
 
-/** Everything that shapes the bytes of a feed document: its cache key and ETag input. */
-export function documentKey(baseUrl: string, slug: string, filter: FeedFilter, format: FeedFormat, query: FeedQuery): string {
-  return `${baseUrl}${feedPath(slug, filter, format)}${queryString(query)}`;
+/** `/{site}/archive/{YYYY}/{MM}/{file}` */
+export function archivePath(slug: string, month: Month, format: FeedFormat): string {
+  return `/${slug}/archive/${monthPath(month)}/${FEED_FILES[format]}`;
+}
+
+export function scopePath(slug: string, scope: FeedScope, format: FeedFormat): string {
+  return scope.kind === "archive" ? archivePath(slug, scope.month, format) : feedPath(slug, scope.filter, format);
+}
+
+/** The absolute URL of a document: its self link, and the base of its cache key and ETag. */
+export function documentUrl(baseUrl: string, slug: string, scope: FeedScope, format: FeedFormat, query: FeedQuery): string {
+  return `${baseUrl}${scopePath(slug, scope, format)}${queryString(query)}`;
 }
 
 export interface BuildFeedInput {
   baseUrl: string;
   site: Site;
-  filter: FeedFilter;
+  scope: FeedScope;
   format: FeedFormat;
   query: FeedQuery;
   items: Article[];
   next?: Cursor;
+  history?: HistoryLinks;
+  tombstones?: Tombstone[];
 }
 
 export function buildFeedDocument(input: BuildFeedInput): FeedDocument {
-  const { baseUrl, site, filter, query, items } = input;
-  const urlFor = (format: FeedFormat, q: FeedQuery) => `${baseUrl}${feedPath(site.slug, filter, format)}${queryString(q)}`;
+  const { baseUrl, site, scope, query, items } = input;
+  const urlFor = (format: FeedFormat, q: FeedQuery) => documentUrl(baseUrl, site.slug, scope, format, q);
   const doc: FeedDocument = {
     site,
-    filter,
+    filter: scope.kind === "subscription" ? scope.filter : { kind: "all" },
     selfUrl: urlFor(input.format, query),
     formatUrls: { rss: urlFor("rss", query), atom: urlFor("atom", query), json: urlFor("json", query) },
     items,
-    updated: newestUpdate(items) ?? site.updated_at,
+    updated: newestUpdate(items, input.tombstones ?? []) ?? site.updated_at,
+    history: input.history ?? {},
+    archive: scope.kind === "archive",
+    tombstones: input.tombstones ?? [],
   };
   if (input.next) {
     const nextQuery: FeedQuery = { before: input.next, beforeToken: encodeCursor(input.next) };
@@ -112,8 +150,12 @@ export function buildFeedDocument(input: BuildFeedInput): FeedDocument {
   return doc;
 }
 
-function newestUpdate(items: Article[]): string | undefined {
+function newestUpdate(items: Article[], tombstones: Tombstone[]): string | undefined {
   let newest: string | undefined;
-  for (const a of items) if (newest === undefined || toMs(a.updated_at) > toMs(newest)) newest = a.updated_at;
+  const consider = (t: string) => {
+    if (newest === undefined || toMs(t) > toMs(newest)) newest = t;
+  };
+  for (const a of items) consider(a.updated_at);
+  for (const t of tombstones) consider(t.deleted_at);
   return newest;
 }

@@ -72,6 +72,25 @@ export interface Cursor {
   id: string;
 }
 
+/** A deleted article, remembered so Atom feeds can announce the deletion (RFC 6721). */
+export interface Tombstone {
+  id: string;
+  /** The deleted article's published_at (to place it in archive months). */
+  published_at: string;
+  /** When it was deleted: the `when` of `at:deleted-entry`. */
+  deleted_at: string;
+}
+
+/** RFC 5005 links between subscription pages and monthly archives (absolute URLs). */
+export interface HistoryLinks {
+  /** The newest earlier archive document. */
+  prevArchive?: string;
+  /** The next later archive document. */
+  nextArchive?: string;
+  /** From an archive: the subscription feed. */
+  current?: string;
+}
+
 /** Which slice of a site's articles a feed shows. */
 export type FeedFilter =
   | { kind: "all" }
@@ -91,6 +110,12 @@ export interface FeedDocument {
   formatUrls: Record<FeedFormat, string>;
   /** Absolute URL of the next (older) page, if any. */
   nextUrl?: string;
+  /** RFC 5005 archive navigation. */
+  history: HistoryLinks;
+  /** True for a closed monthly archive document (`fh:archive`). */
+  archive: boolean;
+  /** Deleted articles to announce (Atom only; empty elsewhere). */
+  tombstones: Tombstone[];
   /** Newest first. */
   items: Article[];
   /**

@@ -2,20 +2,34 @@
 // cached bytes, or one O(limit) query and a render that is cached by version.
 
 import type { Context, Hono } from "hono";
+import { monthOf, monthRange, nextMonth, parseMonth, rangeText, type Month } from "../core/archive.ts";
 import { cacheControl, chooseEncoding, feedEtag, isNotModified } from "../core/caching.ts";
-import { formatHttpDate } from "../core/dates.ts";
-import { buildFeedDocument, documentKey, effectiveLimit, parseFeedQuery } from "../core/feed.ts";
+import { formatHttpDate, formatRfc3339 } from "../core/dates.ts";
+import {
+  archivePath,
+  buildFeedDocument,
+  cursorBefore,
+  documentUrl,
+  effectiveLimit,
+  feedPath,
+  parseFeedQuery,
+  type FeedQuery,
+  type FeedScope,
+} from "../core/feed.ts";
 import { normaliseTerm } from "../core/fields.ts";
-import type { FeedFilter, FeedFormat } from "../core/model.ts";
+import type { Article, Cursor, FeedFilter, FeedFormat, HistoryLinks, Tombstone } from "../core/model.ts";
 import { CONTENT_TYPES, renderFeed } from "../core/render/index.ts";
 import { slugProblem } from "../core/site.ts";
 import type { CachedBody } from "../store/cache/port.ts";
+import type { SiteRecord } from "../store/port.ts";
 import type { AppDeps } from "./deps.ts";
 import { Problem, invalid } from "./problem.ts";
 
 const FORMAT_BY_FILE: Record<string, FeedFormat> = { "rss.xml": "rss", "atom.xml": "atom", "feed.json": "json" };
 const FILTER_BY_SEGMENT = { categories: "category", tags: "tag", authors: "author" } as const;
 const MAX_NAME_LENGTH = 200;
+/** A closed month never changes unless an article in it does: let caches keep it a day. */
+const ARCHIVE_MAX_AGE = 86_400;
 
 const encoder = new TextEncoder();
 
@@ -34,21 +48,129 @@ function filterFrom(segment: keyof typeof FILTER_BY_SEGMENT, rawName: string): F
   return { kind: FILTER_BY_SEGMENT[segment], name };
 }
 
-export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
-  const serve = async (c: Context, slug: string, filter: FeedFilter, format: FeedFormat): Promise<Response> => {
-    const parsed = parseFeedQuery({ limit: c.req.query("limit"), before: c.req.query("before") });
-    if (!parsed.ok) throw invalid(parsed.errors, 400);
-    const query = parsed.query;
-    const record = slugProblem(slug) === undefined ? await deps.store.getSite(slug) : undefined;
-    if (!record) throw new Problem(404, { detail: `There is no site named ${JSON.stringify(slug)}.` });
+const monthCursor = (start: number): Cursor => ({ published_at: formatRfc3339(start), id: "" });
 
-    const key = documentKey(deps.config.baseUrl, slug, filter, format, query);
-    const etag = feedEtag(record.version, key);
+/** What a document is made of, known before any article is read. */
+interface Plan {
+  /** Identity of the bytes: changes whenever they may change. */
+  key: string;
+  /** Version part of the ETag and cache key. */
+  version: string;
+  maxAge: number;
+  /** Whether an empty result may be cached (subscription feeds of the whole site only). */
+  cacheEmpty: boolean;
+  build(): Promise<{ text: string; empty: boolean }>;
+}
+
+export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
+  const store = deps.store;
+
+  /** The cursor after the first `skip` articles (WordPress `paged=N`); null when there are fewer. */
+  const skipArticles = async (slug: string, filter: FeedFilter, skip: number): Promise<Cursor | null> => {
+    let before: Cursor | undefined;
+    for (let remaining = skip; remaining > 0; ) {
+      const limit = Math.min(remaining, 100);
+      const page = await store.listArticles(slug, before ? { filter, limit, before } : { filter, limit });
+      const last = page.items[page.items.length - 1];
+      if (page.items.length < limit || !last) return null;
+      remaining -= limit;
+      before = cursorOf(last);
+    }
+    return before ?? null;
+  };
+
+  /** The newest month before `start` that has an article, as an archive URL. */
+  const previousArchive = async (record: SiteRecord, start: number, format: FeedFormat): Promise<string | undefined> => {
+    const page = await store.listArticles(record.site.slug, { filter: { kind: "all" }, limit: 1, before: monthCursor(start) });
+    const newest = page.items[0];
+    if (!newest) return undefined;
+    const month = monthOf(Date.parse(newest.published_at), record.site.timezone);
+    return `${deps.config.baseUrl}${archivePath(record.site.slug, month, format)}`;
+  };
+
+  const subscriptionPlan = (record: SiteRecord, filter: FeedFilter, format: FeedFormat, query: FeedQuery): Plan => {
+    const { site } = record;
+    const scope: FeedScope = { kind: "subscription", filter };
+    const now = deps.clock();
+    const current = monthOf(now, site.timezone);
+    const currentStart = monthRange(current, site.timezone).from;
+    const limit = effectiveLimit(query, scope);
+    return {
+      // The newest closed month is part of the document (prev-archive), so it is part of the key.
+      key: `${documentUrl(deps.config.baseUrl, site.slug, scope, format, query)}|month=${current.year}-${current.month}`,
+      version: String(record.version),
+      maxAge: site.ttl_minutes * 60,
+      cacheEmpty: filter.kind === "all",
+      async build() {
+        let before = query.before;
+        if (query.paged !== undefined && query.paged > 1) {
+          const start = await skipArticles(site.slug, filter, (query.paged - 1) * limit);
+          if (start === null) return render([], undefined, {}, []);
+          before = start;
+        }
+        const page = await store.listArticles(site.slug, before ? { filter, limit, before } : { filter, limit });
+        const history: HistoryLinks = {};
+        if (filter.kind === "all") {
+          const prev = await previousArchive(record, currentStart, format);
+          if (prev) history.prevArchive = prev;
+        }
+        const firstPage = before === undefined;
+        const tombstones =
+          format === "atom" && filter.kind === "all" && firstPage
+            ? await store.listTombstones(site.slug, {
+                // Measured from the last write, not the clock: the same data gives the same bytes.
+                since: formatRfc3339(Date.parse(record.modified_at) - site.tombstone_days * 86_400_000),
+                limit,
+              })
+            : [];
+        return render(page.items, page.next, history, tombstones);
+      },
+    };
+
+    function render(items: Article[], next: Cursor | undefined, history: HistoryLinks, tombstones: Tombstone[]) {
+      const doc = buildFeedDocument({ baseUrl: deps.config.baseUrl, site, scope, format, query, items, history, tombstones, ...(next ? { next } : {}) });
+      return { text: renderFeed(format, doc), empty: items.length === 0 && tombstones.length === 0 };
+    }
+  };
+
+  const archivePlan = async (record: SiteRecord, month: Month, format: FeedFormat, query: FeedQuery): Promise<Plan> => {
+    const { site } = record;
+    const scope: FeedScope = { kind: "archive", month };
+    const range = monthRange(month, site.timezone);
+    const now = deps.clock();
+    if (range.to > now) {
+      throw new Problem(404, { detail: "This month is not closed yet: its articles are in the subscription feed." });
+    }
+    const following = nextMonth(month);
+    const nextClosed = monthRange(following, site.timezone).to <= now;
+    // The fingerprint covers the month's articles; the links cover its neighbours.
+    const [fingerprint, prev] = await Promise.all([store.rangeFingerprint(site.slug, rangeText(range)), previousArchive(record, range.from, format)]);
+    const limit = effectiveLimit(query, scope);
+    return {
+      key: `${documentUrl(deps.config.baseUrl, site.slug, scope, format, query)}|prev=${prev ?? ""}|next=${nextClosed}|tz=${site.timezone}`,
+      version: `a${fingerprint}`,
+      maxAge: ARCHIVE_MAX_AGE,
+      cacheEmpty: true,
+      async build() {
+        const end = monthCursor(range.to);
+        const before = query.before && cursorBefore(query.before, end) ? query.before : end;
+        const page = await store.listArticles(site.slug, { filter: { kind: "all" }, limit, before, notBefore: formatRfc3339(range.from) });
+        const history: HistoryLinks = { current: `${deps.config.baseUrl}${feedPath(site.slug, { kind: "all" }, format)}` };
+        if (prev) history.prevArchive = prev;
+        if (nextClosed) history.nextArchive = `${deps.config.baseUrl}${archivePath(site.slug, following, format)}`;
+        const doc = buildFeedDocument({ baseUrl: deps.config.baseUrl, site, scope, format, query, items: page.items, history, ...(page.next ? { next: page.next } : {}) });
+        return { text: renderFeed(format, doc), empty: page.items.length === 0 };
+      },
+    };
+  };
+
+  const respond = async (c: Context, record: SiteRecord, format: FeedFormat, plan: Plan): Promise<Response> => {
+    const etag = feedEtag(plan.version, plan.key);
     const lastModified = Date.parse(record.modified_at);
     const headers: Record<string, string> = {
       etag,
       "last-modified": formatHttpDate(lastModified),
-      "cache-control": cacheControl(record.site.ttl_minutes * 60),
+      "cache-control": cacheControl(plan.maxAge),
       vary: "Accept-Encoding",
       "access-control-allow-origin": "*",
       "access-control-expose-headers": "ETag, Last-Modified, Link",
@@ -58,27 +180,22 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
     }
 
     const coding = chooseEncoding(c.req.header("accept-encoding"), deps.codings);
-    const cacheKey = (codingName: string) => `${key}#${record.version}#${codingName}`;
+    const cacheKey = (codingName: string) => `${plan.key}#${plan.version}#${codingName}`;
+    const remember = async (key: string, value: CachedBody) => {
+      // Empty filtered feeds are not cached: any name can be asked for, and junk must not fill the cache.
+      if (value.empty && !plan.cacheEmpty) return;
+      await deps.feedCache.put(key, value);
+    };
     let encoded = await deps.feedCache.get(cacheKey(coding));
     if (!encoded) {
       let identity = coding === "identity" ? undefined : await deps.feedCache.get(cacheKey("identity"));
       if (!identity) {
-        const limit = effectiveLimit(query);
-        const page = await deps.store.listArticles(slug, query.before ? { filter, limit, before: query.before } : { filter, limit });
-        const doc = buildFeedDocument({
-          baseUrl: deps.config.baseUrl,
-          site: record.site,
-          filter,
-          format,
-          query,
-          items: page.items,
-          ...(page.next ? { next: page.next } : {}),
-        });
-        identity = { body: encoder.encode(renderFeed(format, doc)), empty: page.items.length === 0 };
-        await remember(cacheKey("identity"), identity, filter);
+        const built = await plan.build();
+        identity = { body: encoder.encode(built.text), empty: built.empty };
+        await remember(cacheKey("identity"), identity);
       }
       encoded = coding === "identity" ? identity : { body: await deps.compress(identity.body, coding), empty: identity.empty };
-      if (coding !== "identity") await remember(cacheKey(coding), encoded, filter);
+      if (coding !== "identity") await remember(cacheKey(coding), encoded);
     }
     if (coding !== "identity") headers["content-encoding"] = coding;
     headers["content-type"] = CONTENT_TYPES[format];
@@ -86,21 +203,39 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
     return new Response(encoded.body as Uint8Array<ArrayBuffer>, { status: 200, headers });
   };
 
-  /** Empty filtered feeds are not cached: any name can be asked for, and junk must not fill the cache. */
-  const remember = async (key: string, value: CachedBody, filter: FeedFilter) => {
-    if (value.empty && filter.kind !== "all") return;
-    await deps.feedCache.put(key, value);
+  const siteAndQuery = async (c: Context, slug: string) => {
+    const parsed = parseFeedQuery({ limit: c.req.query("limit"), before: c.req.query("before"), paged: c.req.query("paged") });
+    if (!parsed.ok) throw invalid(parsed.errors, 400);
+    const record = slugProblem(slug) === undefined ? await store.getSite(slug) : undefined;
+    if (!record) throw new Problem(404, { detail: `There is no site named ${JSON.stringify(slug)}.` });
+    return { record, query: parsed.query };
+  };
+
+  const subscription = async (c: Context, slug: string, filter: FeedFilter, format: FeedFormat) => {
+    const { record, query } = await siteAndQuery(c, slug);
+    return respond(c, record, format, subscriptionPlan(record, filter, format, query));
   };
 
   // One literal route per format: a regex alternation in a Hono param is not anchored per branch.
   for (const [file, format] of Object.entries(FORMAT_BY_FILE)) {
-    app.get(`/:site/${file}`, (c) => serve(c, c.req.param("site"), { kind: "all" }, format));
+    app.get(`/:site/${file}`, (c) => subscription(c, c.req.param("site"), { kind: "all" }, format));
     for (const segment of Object.keys(FILTER_BY_SEGMENT) as (keyof typeof FILTER_BY_SEGMENT)[]) {
       app.get(`/:site/${segment}/:name/${file}`, (c) => {
         // The raw segment: Hono's decoded param cannot tell a bad escape from a literal "%".
         const rawName = new URL(c.req.url).pathname.split("/")[3] ?? "";
-        return serve(c, c.req.param("site"), filterFrom(segment, rawName), format);
+        return subscription(c, c.req.param("site"), filterFrom(segment, rawName), format);
       });
     }
+    app.get(`/:site/archive/:year/:month/${file}`, async (c) => {
+      const month = parseMonth(c.req.param("year"), c.req.param("month"));
+      if (!month) throw new Problem(404, { detail: "Archive months are /archive/YYYY/MM/." });
+      const { record, query } = await siteAndQuery(c, c.req.param("site"));
+      if (query.paged !== undefined) throw invalid([{ field: "paged", message: "is for subscription feeds; archives page with before" }], 400);
+      return respond(c, record, format, await archivePlan(record, month, format, query));
+    });
   }
+}
+
+function cursorOf(a: Article): Cursor {
+  return { published_at: a.published_at, id: a.id };
 }

@@ -1,7 +1,7 @@
 // The store port: the one interface every engine adapter (memory, sqlite, d1, dynamodb) implements.
 // Times are passed in as UTC RFC 3339 strings (the clock lives outside the store).
 
-import type { Article, Cursor, FeedFilter, Site } from "../core/model.ts";
+import type { Article, Cursor, FeedFilter, Site, Tombstone } from "../core/model.ts";
 
 /** One generation of publisher credentials. Rotation keeps the previous one until `expires_at`. */
 export interface Credential {
@@ -40,14 +40,7 @@ export interface ArticleQuery {
   notBefore?: string;
 }
 
-/** A deleted article, remembered so Atom feeds can announce the deletion (RFC 6721). */
-export interface Tombstone {
-  id: string;
-  /** The deleted article's published_at (to place it in archive months). */
-  published_at: string;
-  /** When it was deleted: the `when` of `at:deleted-entry`. */
-  deleted_at: string;
-}
+export type { Tombstone };
 
 export interface ArticlePage {
   items: Article[];

@@ -3,7 +3,9 @@
 import type { Article, FeedDocument, Site } from "../model.ts";
 import { feedId, itemId } from "../ids.ts";
 import { escapeXml } from "../text.ts";
-import { GENERATOR, itemTerms, rfc3339, sameLanguage } from "./common.ts";
+import { FH_NS, GENERATOR, historyLinks, itemTerms, rfc3339, sameLanguage } from "./common.ts";
+
+const TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0";
 import { directedHtml } from "./direction.ts";
 
 /** `<name>text</name>` with the text escaped. */
@@ -22,7 +24,9 @@ export function renderAtom(doc: FeedDocument): string {
   const { site } = doc;
   const out: string[] = [
     '<?xml version="1.0" encoding="utf-8"?>',
-    `<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="${escapeXml(site.language)}">`,
+    `<feed xmlns="http://www.w3.org/2005/Atom"${doc.archive ? ` xmlns:fh="${FH_NS}"` : ""}${
+      doc.tombstones.length ? ` xmlns:at="${TOMBSTONE_NS}"` : ""
+    } xml:lang="${escapeXml(site.language)}">`,
     el("id", feedId(site, doc.filter)),
     '<title type="text">' + escapeXml(site.title) + "</title>",
   ];
@@ -33,12 +37,17 @@ export function renderAtom(doc: FeedDocument): string {
     link([["rel", "self"], ["type", "application/atom+xml"], ["href", doc.selfUrl]]),
     link([["rel", "alternate"], ["type", "text/html"], ["href", site.home_page_url]]),
   );
+  if (doc.archive) out.push("<fh:archive/>");
   if (doc.nextUrl !== undefined) out.push(link([["rel", "next"], ["type", "application/atom+xml"], ["href", doc.nextUrl]]));
+  for (const [rel, href] of historyLinks(doc)) out.push(link([["rel", rel], ["type", "application/atom+xml"], ["href", href]]));
   for (const hub of site.websub_hubs) out.push(link([["rel", "hub"], ["href", hub]]));
   if (site.icon !== undefined) out.push(el("icon", site.icon));
   if (site.copyright !== undefined) out.push(`<rights type="text">${escapeXml(site.copyright)}</rights>`);
   out.push(el("generator", GENERATOR));
   for (const article of doc.items) out.push(renderEntry(site, article));
+  for (const gone of doc.tombstones) {
+    out.push(`<at:deleted-entry ref="${escapeXml(itemId(site, gone.id))}" when="${escapeXml(rfc3339(gone.deleted_at))}"/>`);
+  }
   out.push("</feed>", "");
   return out.join("\n");
 }

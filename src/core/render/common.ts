@@ -1,10 +1,22 @@
 // Small pure helpers shared by the three renderers.
 
-import type { Article } from "../model.ts";
+import type { Article, FeedDocument } from "../model.ts";
 import { formatRfc3339, formatRfc822, toMs } from "../dates.ts";
 import { collapseWhitespace } from "../text.ts";
 
 export const GENERATOR = "Nashir";
+
+/** RFC 5005 feed history namespace. */
+export const FH_NS = "http://purl.org/syndication/history/1.0";
+
+/** The RFC 5005 links of a document as [rel, href] pairs, in a fixed order. */
+export function historyLinks(doc: FeedDocument): [string, string][] {
+  const links: [string, string][] = [];
+  if (doc.history.current !== undefined) links.push(["current", doc.history.current]);
+  if (doc.history.prevArchive !== undefined) links.push(["prev-archive", doc.history.prevArchive]);
+  if (doc.history.nextArchive !== undefined) links.push(["next-archive", doc.history.nextArchive]);
+  return links;
+}
 
 /** RFC 3339 UTC (`2024-06-19T11:49:00Z`) of a stored timestamp. */
 export function rfc3339(timestamp: string): string {

@@ -3,7 +3,7 @@
 import type { Article, Attachment, FeedDocument, Person, Site } from "../model.ts";
 import { itemId } from "../ids.ts";
 import { jsonText } from "../text.ts";
-import { itemTerms, rfc3339 } from "./common.ts";
+import { historyLinks, itemTerms, rfc3339 } from "./common.ts";
 import { directedHtml } from "./direction.ts";
 
 export const JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1";
@@ -46,6 +46,7 @@ interface JsonFeed {
   language: string;
   authors: JsonAuthor[];
   next_url?: string;
+  _rfc5005?: Record<string, string | boolean>;
   hubs?: { type: string; url: string }[];
   items: JsonItem[];
 }
@@ -86,6 +87,13 @@ function item(site: Site, a: Article): JsonItem {
   };
 }
 
+function historyObject(doc: FeedDocument): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (const [rel, href] of historyLinks(doc)) out[rel.replace("-", "_")] = href;
+  if (doc.archive) out.archive = true;
+  return out;
+}
+
 export function renderJsonFeed(doc: FeedDocument): string {
   const { site } = doc;
   const feed: JsonFeed = {
@@ -98,6 +106,8 @@ export function renderJsonFeed(doc: FeedDocument): string {
     language: site.language,
     authors: [{ name: site.title, url: site.home_page_url }],
     ...(doc.nextUrl !== undefined && { next_url: doc.nextUrl }),
+    // JSON Feed has no archive links; RFC 5005's are carried as an extension (keys with "_").
+    ...(historyLinks(doc).length > 0 && { _rfc5005: historyObject(doc) }),
     ...(site.websub_hubs.length > 0 && { hubs: site.websub_hubs.map((url) => ({ type: "WebSub", url })) }),
     items: doc.items.map((a) => item(site, a)),
   };

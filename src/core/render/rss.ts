@@ -3,7 +3,7 @@
 import type { Article, FeedDocument, Site } from "../model.ts";
 import { itemId } from "../ids.ts";
 import { escapeXml } from "../text.ts";
-import { GENERATOR, itemTerms, plainExcerpt, rfc822, sameLanguage } from "./common.ts";
+import { FH_NS, GENERATOR, historyLinks, itemTerms, plainExcerpt, rfc822, sameLanguage } from "./common.ts";
 import { directedHtml } from "./direction.ts";
 
 const NAMESPACES =
@@ -29,7 +29,7 @@ export function renderRss(doc: FeedDocument): string {
   const { site } = doc;
   const out: string[] = [
     '<?xml version="1.0" encoding="utf-8"?>',
-    `<rss version="2.0" ${NAMESPACES}>`,
+    `<rss version="2.0" ${NAMESPACES}${doc.archive ? ` xmlns:fh="${FH_NS}"` : ""}>`,
     "<channel>",
     el("title", site.title),
     el("link", site.home_page_url),
@@ -40,6 +40,10 @@ export function renderRss(doc: FeedDocument): string {
   if (doc.nextUrl !== undefined) {
     out.push(`<atom:link rel="next" type="application/rss+xml" href="${escapeXml(doc.nextUrl)}"/>`);
   }
+  for (const [rel, href] of historyLinks(doc)) {
+    out.push(`<atom:link rel="${rel}" type="application/rss+xml" href="${escapeXml(href)}"/>`);
+  }
+  if (doc.archive) out.push("<fh:archive/>");
   for (const hub of site.websub_hubs) out.push(`<atom:link rel="hub" href="${escapeXml(hub)}"/>`);
   if (site.copyright !== undefined) out.push(el("copyright", site.copyright));
   if (site.icon !== undefined) {

@@ -95,8 +95,11 @@ export function makeDoc(items: Article[], overrides: Partial<FeedDocument> = {},
     formatUrls: { rss: `${base}/rss.xml`, atom: `${base}/atom.xml`, json: `${base}/feed.json` },
     items,
     updated: newest ?? site.updated_at,
+    history: {},
+    archive: false,
+    tombstones: [],
     ...overrides,
-  };
+  } as FeedDocument;
 }
 
 // ---- XML ----
