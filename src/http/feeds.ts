@@ -20,7 +20,7 @@ import { normaliseTerm } from "../core/fields.ts";
 import type { Article, Cursor, FeedFilter, FeedFormat, HistoryLinks, Tombstone } from "../core/model.ts";
 import { CONTENT_TYPES, renderFeed } from "../core/render/index.ts";
 import { slugProblem } from "../core/site.ts";
-import type { CachedBody } from "../store/cache/port.ts";
+import type { Background, CachedBody } from "../store/cache/port.ts";
 import type { SiteRecord } from "../store/port.ts";
 import type { AppDeps } from "./deps.ts";
 import { Problem, invalid } from "./problem.ts";
@@ -181,14 +181,15 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
 
     const coding = chooseEncoding(c.req.header("accept-encoding"), deps.codings);
     const cacheKey = (codingName: string) => `${plan.key}#${plan.version}#${codingName}`;
+    const background = backgroundFor(c, deps.log);
     const remember = async (key: string, value: CachedBody) => {
       // Empty filtered feeds are not cached: any name can be asked for, and junk must not fill the cache.
       if (value.empty && !plan.cacheEmpty) return;
-      await deps.feedCache.put(key, value);
+      await background(deps.feedCache.put(key, value));
     };
-    let encoded = await deps.feedCache.get(cacheKey(coding));
+    let encoded = await deps.feedCache.get(cacheKey(coding), background);
     if (!encoded) {
-      let identity = coding === "identity" ? undefined : await deps.feedCache.get(cacheKey("identity"));
+      let identity = coding === "identity" ? undefined : await deps.feedCache.get(cacheKey("identity"), background);
       if (!identity) {
         const built = await plan.build();
         identity = { body: encoder.encode(built.text), empty: built.empty };
@@ -234,6 +235,29 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
       return respond(c, record, format, await archivePlan(record, month, format, query));
     });
   }
+}
+
+/**
+ * Cache writes never delay the answer where the platform can finish work after it (Workers:
+ * ctx.waitUntil, through Hono's executionCtx); elsewhere they are awaited. A failed write is
+ * logged, never answered: the cache may forget anything.
+ */
+function backgroundFor(c: Context, log: AppDeps["log"]): Background {
+  let waitUntil: ((work: Promise<unknown>) => void) | undefined;
+  try {
+    const ctx = c.executionCtx;
+    waitUntil = (work) => ctx.waitUntil(work);
+  } catch {
+    // No ExecutionContext (Node): the work is awaited.
+  }
+  return async (work) => {
+    const settled = work.then(
+      () => undefined,
+      (error: unknown) => log({ event: "cache.write_failed", message: error instanceof Error ? error.message : String(error) }),
+    );
+    if (waitUntil) waitUntil(settled);
+    else await settled;
+  };
 }
 
 function cursorOf(a: Article): Cursor {

@@ -1,13 +1,16 @@
 // In-process LRU cache bounded in bytes and entries. Cost: the bytes it holds plus ~200 B per key.
 
-import type { CachedBody, FeedCache } from "./port.ts";
+import type { CachedBody, FeedCache, FeedCacheStats } from "./port.ts";
 
 export interface MemoryCacheOptions {
   maxBytes: number;
   maxEntries: number;
 }
 
-export function createMemoryFeedCache(options: MemoryCacheOptions): FeedCache {
+/** A FeedCache that always knows its size. */
+export type MemoryFeedCache = FeedCache & { stats(): FeedCacheStats };
+
+export function createMemoryFeedCache(options: MemoryCacheOptions): MemoryFeedCache {
   // A Map iterates in insertion order: re-inserting on read makes the first key the least recent.
   const entries = new Map<string, CachedBody>();
   let bytes = 0;
