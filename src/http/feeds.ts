@@ -23,6 +23,7 @@ import { slugProblem } from "../core/site.ts";
 import type { Background, CachedBody } from "../store/cache/port.ts";
 import type { SiteRecord } from "../store/port.ts";
 import type { AppDeps } from "./deps.ts";
+import { createStaleIfError } from "./stale.ts";
 import { Problem, invalid } from "./problem.ts";
 
 const FORMAT_BY_FILE: Record<string, FeedFormat> = { "rss.xml": "rss", "atom.xml": "atom", "feed.json": "json" };
@@ -64,6 +65,14 @@ interface Plan {
 
 export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
   const store = deps.store;
+  const stale = createStaleIfError(deps);
+
+  /** Stale-if-error (stale.ts): serves `fresh`, or the document's last good body when the store is down. */
+  const staleRun = (c: Context, slug: string, scope: FeedScope, format: FeedFormat, fresh: () => Promise<Response>) => {
+    // The same parameters as siteAndQuery reads: the normalised self link names the document.
+    const parsed = parseFeedQuery({ limit: c.req.query("limit"), before: c.req.query("before"), paged: c.req.query("paged") });
+    return stale.run(c, parsed.ok ? documentUrl(deps.config.baseUrl, slug, scope, format, parsed.query) : undefined, fresh);
+  };
 
   /** The cursor after the first `skip` articles (WordPress `paged=N`); null when there are fewer. */
   const skipArticles = async (slug: string, filter: FeedFilter, skip: number): Promise<Cursor | null> => {
@@ -201,6 +210,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
     if (coding !== "identity") headers["content-encoding"] = coding;
     headers["content-type"] = CONTENT_TYPES[format];
     headers["content-length"] = String(encoded.body.byteLength);
+    if (!encoded.empty || plan.cacheEmpty) stale.served(c, cacheKey(""), headers);
     return new Response(encoded.body as Uint8Array<ArrayBuffer>, { status: 200, headers });
   };
 
@@ -212,10 +222,11 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
     return { record, query: parsed.query };
   };
 
-  const subscription = async (c: Context, slug: string, filter: FeedFilter, format: FeedFormat) => {
-    const { record, query } = await siteAndQuery(c, slug);
-    return respond(c, record, format, subscriptionPlan(record, filter, format, query));
-  };
+  const subscription = (c: Context, slug: string, filter: FeedFilter, format: FeedFormat) =>
+    staleRun(c, slug, { kind: "subscription", filter }, format, async () => {
+      const { record, query } = await siteAndQuery(c, slug);
+      return respond(c, record, format, subscriptionPlan(record, filter, format, query));
+    });
 
   // One literal route per format: a regex alternation in a Hono param is not anchored per branch.
   for (const [file, format] of Object.entries(FORMAT_BY_FILE)) {
@@ -230,9 +241,11 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
     app.get(`/:site/archive/:year/:month/${file}`, async (c) => {
       const month = parseMonth(c.req.param("year"), c.req.param("month"));
       if (!month) throw new Problem(404, { detail: "Archive months are /archive/YYYY/MM/." });
-      const { record, query } = await siteAndQuery(c, c.req.param("site"));
-      if (query.paged !== undefined) throw invalid([{ field: "paged", message: "is for subscription feeds; archives page with before" }], 400);
-      return respond(c, record, format, await archivePlan(record, month, format, query));
+      return staleRun(c, c.req.param("site"), { kind: "archive", month }, format, async () => {
+        const { record, query } = await siteAndQuery(c, c.req.param("site"));
+        if (query.paged !== undefined) throw invalid([{ field: "paged", message: "is for subscription feeds; archives page with before" }], 400);
+        return respond(c, record, format, await archivePlan(record, month, format, query));
+      });
     });
   }
 }
