@@ -3,11 +3,13 @@
 import { createApp } from "../src/http/app.ts";
 import { nodeClientId, nodeCompress, nodeLog, nodeRandom, readNodeSettings, serveNode } from "../src/platform/node.ts";
 import { createMemoryFeedCache } from "../src/store/cache/memory.ts";
+import { withTimeouts } from "../src/store/guarded.ts";
 import { createSqliteStore } from "../src/store/sqlite.ts";
 
 const settings = readNodeSettings(process.env);
 if (settings.store !== "sqlite") throw new Error("NASHIR_STORE=dynamodb is not available in this build yet; use sqlite");
-const store = createSqliteStore({ path: settings.dbPath });
+// Every store call has a deadline; stalls and engine errors answer 503 (src/store/guarded.ts).
+const store = withTimeouts(createSqliteStore({ path: settings.dbPath }), { timeoutMs: 5_000 });
 const app = createApp({
   store,
   clock: Date.now,
