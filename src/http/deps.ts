@@ -31,4 +31,23 @@ export interface AppDeps {
   clientId: (c: Context) => string;
   /** Structured log sink; never given secrets. */
   log: (event: Record<string, unknown>) => void;
+  /** WebSub: pings the site's hubs after an article changes. Without it, no hub is pinged. */
+  hubs?: HubNotifier;
+}
+
+/** One change to announce (WebSub publish): every hub is told every URL. */
+export interface HubPing {
+  site: string;
+  hubs: readonly string[];
+  /** The changed feeds' URLs, exactly as their self links. */
+  urls: readonly string[];
+}
+
+export interface HubNotifier {
+  /**
+   * Takes the ping after a successful write; never throws and never waits for a hub. A returned
+   * promise is delivery still running for this request (Workers, Lambda): the app hands it to
+   * `waitUntil` where the runtime has one. It never rejects.
+   */
+  notify(ping: HubPing): Promise<void> | undefined;
 }
