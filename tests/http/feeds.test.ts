@@ -826,6 +826,9 @@ describe("feeds", () => {
 
   describe("store reads", () => {
     const counts = new Map<string, number>();
+    /** Every store call that touches articles (the site point read is allowed). */
+    const ARTICLE_READS = ["listArticles", "listTombstones", "rangeFingerprint", "getArticle"];
+    const reads = () => ARTICLE_READS.reduce((sum, name) => sum + (counts.get(name) ?? 0), 0);
     const lists = () => counts.get("listArticles") ?? 0;
 
     beforeEach(async () => {
@@ -840,64 +843,71 @@ describe("feeds", () => {
     });
 
     it("a conditional GET never reads articles, even on an app with an empty cache", async () => {
-      const first = await get("/nisan/rss.xml");
-      expect(first.status).toBe(200);
-      expect(lists()).toBe(1);
-      const etag = first.headers.get("etag") ?? "";
-      const lastModified = first.headers.get("last-modified") ?? "";
-      const fresh = createApp({ ...h.deps, feedCache: createMemoryFeedCache({ maxBytes: 1 << 20, maxEntries: 100 }) });
-      const conditions: Record<string, string>[] = [{ "if-none-match": etag }, { "if-modified-since": lastModified }, { "if-none-match": etag, "accept-encoding": "gzip" }];
-      for (const headers of conditions) {
-        expect((await fresh.request("/nisan/rss.xml", { headers })).status).toBe(304);
-        expect((await get("/nisan/rss.xml", headers)).status).toBe(304);
-        expect((await fresh.request("/nisan/rss.xml", { method: "HEAD", headers })).status).toBe(304);
+      for (const format of FORMATS) {
+        const path = `/nisan/${FILES[format]}`;
+        const first = await get(path);
+        expect(first.status).toBe(200);
+        const afterFirst = reads();
+        expect(lists()).toBeGreaterThan(0);
+        const etag = first.headers.get("etag") ?? "";
+        const lastModified = first.headers.get("last-modified") ?? "";
+        const fresh = createApp({ ...h.deps, feedCache: createMemoryFeedCache({ maxBytes: 1 << 20, maxEntries: 100 }) });
+        const conditions: Record<string, string>[] = [{ "if-none-match": etag }, { "if-modified-since": lastModified }, { "if-none-match": etag, "accept-encoding": "gzip" }];
+        for (const headers of conditions) {
+          expect((await fresh.request(path, { headers })).status).toBe(304);
+          expect((await get(path, headers)).status).toBe(304);
+          expect((await fresh.request(path, { method: "HEAD", headers })).status).toBe(304);
+        }
+        expect(reads()).toBe(afterFirst);
       }
-      expect(lists()).toBe(1);
     });
 
     it("a second plain GET is served from the cache, in any coding", async () => {
       for (const format of FORMATS) {
-        counts.clear();
         const path = `/nisan/${FILES[format]}`;
+        const before = lists();
         const body = await bodyOf(path);
-        expect(lists()).toBe(1);
+        const afterFirst = reads();
+        expect(lists()).toBeGreaterThan(before);
         expect(await bodyOf(path)).toBe(body);
         const gz = await get(path, { "accept-encoding": "gzip" });
         expect(gunzipSync(await bytesOf(gz)).toString("utf8")).toBe(body);
         const br = await get(path, { "accept-encoding": "br" });
         expect(brotliDecompressSync(await bytesOf(br)).toString("utf8")).toBe(body);
-        expect(lists()).toBe(1);
+        expect(reads()).toBe(afterFirst);
       }
     });
 
     it("a publish makes the next GET read again", async () => {
       await bodyOf("/nisan/feed.json");
-      expect(lists()).toBe(1);
+      const afterFirst = lists();
       await publish(story("z", "2024-06-20T00:00:00Z"));
       expect(parseFeed("json", await bodyOf("/nisan/feed.json")).ids).toContain(tagOf("z"));
-      expect(lists()).toBe(2);
+      expect(lists()).toBeGreaterThan(afterFirst);
     });
 
     it("an empty filtered feed is not cached: a junk name reads every time", async () => {
       for (const segment of ["categories", "tags", "authors"]) {
-        counts.clear();
         const path = `/nisan/${segment}/${encodeURIComponent(`junk-${segment}`)}/rss.xml`;
+        const before = lists();
         expect(parseFeed("rss", await bodyOf(path)).ids).toEqual([]);
+        const afterFirst = lists();
+        expect(afterFirst).toBeGreaterThan(before);
         expect(parseFeed("rss", await bodyOf(path)).ids).toEqual([]);
-        expect(lists()).toBe(2);
+        expect(lists()).toBe(afterFirst + (afterFirst - before));
       }
     });
 
     it("an unknown site never reads articles", async () => {
       expect((await get("/nowhere/rss.xml")).status).toBe(404);
       expect((await get("/nowhere/tags/x/rss.xml")).status).toBe(404);
-      expect(lists()).toBe(0);
+      expect(reads()).toBe(0);
     });
 
     it("a bad query never reads articles", async () => {
       expect((await get("/nisan/rss.xml?limit=0")).status).toBe(400);
       expect((await get("/nisan/rss.xml?before=junk")).status).toBe(400);
-      expect(lists()).toBe(0);
+      expect(reads()).toBe(0);
     });
   });
 
