@@ -31,6 +31,17 @@ async function issueCredentials(deps: AppDeps, slug: string, now: number): Promi
   };
 }
 
+/**
+ * A new site's first version. Random, not 1: feeds are cached and validated (ETag) by version, so
+ * a site deleted and created again under the same name must not start where the old one did and
+ * be served the old site's cached bytes or match its ETags. Below 2^48, leaving room to count up.
+ */
+function firstVersion(deps: AppDeps): number {
+  let version = 0;
+  for (const byte of deps.random(6)) version = version * 256 + byte;
+  return version + 1;
+}
+
 function siteBody(site: Site, extra: Record<string, string> = {}): string {
   return JSON.stringify({ ...site, ...extra });
 }
@@ -60,7 +71,7 @@ export function registerSiteRoutes(app: Hono, deps: AppDeps, guard: Guard): void
     if (!existing) {
       const issued = await issueCredentials(deps, slug, now);
       const site = buildSite(slug, input.value, nowText, nowText);
-      const created = await deps.store.createSite({ site, version: 1, modified_at: nowText, credentials: [issued.credential] });
+      const created = await deps.store.createSite({ site, version: firstVersion(deps), modified_at: nowText, credentials: [issued.credential] });
       if (created) {
         deps.log({ event: "site.created", site: slug });
         return json(siteBody(site, { api_key: issued.api_key, webhook_secret: issued.webhook_secret }), 201);
