@@ -255,7 +255,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
  * ctx.waitUntil, through Hono's executionCtx); elsewhere they are awaited. A failed write is
  * logged, never answered: the cache may forget anything.
  */
-function backgroundFor(c: Context, log: AppDeps["log"]): Background {
+export function backgroundFor(c: Context, log: AppDeps["log"]): Background {
   let waitUntil: ((work: Promise<unknown>) => void) | undefined;
   try {
     const ctx = c.executionCtx;
