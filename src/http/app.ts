@@ -6,6 +6,7 @@ import { registerArticleRoutes } from "./articles.ts";
 import { createGuard } from "./auth.ts";
 import type { AppDeps } from "./deps.ts";
 import { registerFeedRoutes } from "./feeds.ts";
+import { registerPageRoutes } from "./pages.ts";
 import { createFailureLimiter } from "./limiter.ts";
 import { Problem, problemResponse } from "./problem.ts";
 import { createReplayer } from "./replay.ts";
@@ -29,6 +30,7 @@ export function createApp(deps: AppDeps): Hono {
   registerSiteRoutes(app, deps, guard);
   registerArticleRoutes(app, deps, guard, replayer);
   registerFeedRoutes(app, deps);
+  registerPageRoutes(app, deps);
 
   app.notFound(() => problemResponse(404, "There is nothing at this address."));
 
