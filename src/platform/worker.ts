@@ -1,0 +1,158 @@
+// Workers-only glue for functions/worker.ts: configuration from the bindings, Web Crypto, gzip
+// through CompressionStream, the Cache API + KV feed cache, and the fetch handler that keeps one
+// app per isolate and hands Hono the ExecutionContext (so cache writes go to ctx.waitUntil).
+// Nothing here imports a Node module: the bundle must run in workerd without nodejs_compat.
+
+import type { D1Database, KVNamespace } from "@cloudflare/workers-types";
+import type { Context, ExecutionContext, Hono } from "hono";
+import type { AppConfig, AppDeps, Compressor } from "../http/deps.ts";
+import { problemResponse } from "../http/problem.ts";
+import { createEdgeFeedCache } from "../store/cache/edge.ts";
+import { createKvFeedCache } from "../store/cache/kv.ts";
+import type { FeedCache } from "../store/cache/port.ts";
+import { createTieredFeedCache } from "../store/cache/tiered.ts";
+import type { Store } from "../store/port.ts";
+import { createAttemptNotifier } from "./websub.ts";
+
+/** The bindings and variables of wrangler.toml. */
+export interface WorkerEnv {
+  /** Sites, articles, index rows, tombstones and webhook replay records. */
+  DB: D1Database;
+  /** Rendered feed bodies, by version (never the source of a version). */
+  FEEDS: KVNamespace;
+  /** Secret (`wrangler secret put NASHIR_ADMIN_TOKEN`), or `--var` in local development. */
+  NASHIR_ADMIN_TOKEN?: string;
+  /** The public origin of every self link; required, since it is never taken from the Host header. */
+  NASHIR_BASE_URL?: string;
+  NASHIR_SECRET_GRACE_SECONDS?: string;
+}
+
+/** A setting that is missing or malformed: the Worker answers 500 and says which one. */
+export class WorkerConfigError extends Error {
+  override readonly name = "WorkerConfigError";
+}
+
+export function readWorkerConfig(env: WorkerEnv): AppConfig {
+  const adminToken = env.NASHIR_ADMIN_TOKEN ?? "";
+  if (adminToken.length < 16) {
+    throw new WorkerConfigError("NASHIR_ADMIN_TOKEN is not set (or shorter than 16 characters): set it with `wrangler secret put NASHIR_ADMIN_TOKEN`.");
+  }
+  const raw = env.NASHIR_BASE_URL ?? "";
+  const baseUrl = raw.replace(/\/+$/, "");
+  let protocol = "";
+  try {
+    protocol = new URL(baseUrl).protocol;
+  } catch {
+    // Reported below.
+  }
+  if (protocol !== "http:" && protocol !== "https:") {
+    throw new WorkerConfigError(`NASHIR_BASE_URL must be an absolute http(s) URL, not ${JSON.stringify(raw)}.`);
+  }
+  const graceRaw = env.NASHIR_SECRET_GRACE_SECONDS;
+  const secretGraceSeconds = graceRaw === undefined || graceRaw === "" ? 86_400 : Number(graceRaw);
+  if (!Number.isInteger(secretGraceSeconds) || secretGraceSeconds < 0 || secretGraceSeconds > 365 * 86_400) {
+    throw new WorkerConfigError(`NASHIR_SECRET_GRACE_SECONDS must be an integer from 0 to ${365 * 86_400}, not ${JSON.stringify(graceRaw)}.`);
+  }
+  return { baseUrl, adminToken, secretGraceSeconds };
+}
+
+/**
+ * gzip only: workerd's CompressionStream has no brotli (that needs node:zlib, i.e. nodejs_compat).
+ * Clients that accept only br get identity bytes.
+ */
+export const WORKER_CODINGS: AppDeps["codings"] = ["gzip"];
+
+export const workerCompress: Compressor = async (data, coding) => {
+  if (coding !== "gzip") throw new Error(`content coding ${coding} is not available on Workers`);
+  const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+};
+
+/** Cloudflare sets CF-Connecting-IP on every request that reaches a Worker. */
+export function workerClientId(c: Context): string {
+  return c.req.header("cf-connecting-ip") ?? "unknown";
+}
+
+export function workerRandom(length: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(length));
+}
+
+/** One JSON line per event (Workers Logs / `wrangler tail`). */
+export function workerLog(event: Record<string, unknown>): void {
+  console.log(JSON.stringify({ time: new Date().toISOString(), ...event }));
+}
+
+/** KV entries outlive the Cache API's: KV is the shared layer, the Cache API is per location. */
+export const FEED_KV_TTL_SECONDS = 7 * 86_400;
+export const FEED_EDGE_MAX_AGE_SECONDS = 86_400;
+
+/**
+ * The Cache API of this location first, then KV. Keys carry the site version read from D1, so
+ * neither layer is ever purged: a write makes the app ask for new keys.
+ */
+export function workerFeedCache(env: WorkerEnv, log: AppDeps["log"]): FeedCache {
+  const edge = (caches as CacheStorage & { readonly default: Cache }).default;
+  return createTieredFeedCache(
+    [createEdgeFeedCache(edge, { maxAgeSeconds: FEED_EDGE_MAX_AGE_SECONDS }), createKvFeedCache(env.FEEDS, { expirationTtl: FEED_KV_TTL_SECONDS })],
+    { onError: (error, during) => log({ event: "cache.error", during, message: error instanceof Error ? error.message : String(error) }) },
+  );
+}
+
+/** Everything createApp needs on Workers, around the given store. */
+export function workerDeps(env: WorkerEnv, store: Store): AppDeps {
+  return {
+    store,
+    clock: Date.now,
+    config: readWorkerConfig(env),
+    random: workerRandom,
+    feedCache: workerFeedCache(env, workerLog),
+    codings: WORKER_CODINGS,
+    compress: workerCompress,
+    clientId: workerClientId,
+    log: workerLog,
+    // WebSub pings run inside the request's waitUntil, at most three attempts per hub.
+    hubs: createAttemptNotifier({ log: workerLog }),
+  };
+}
+
+/** workerd's ResponseInit: `encodeBody: "manual"` says the body is already encoded. */
+interface EncodedResponseInit extends ResponseInit {
+  encodeBody: "manual";
+}
+
+/**
+ * By default workerd compresses a body itself when Content-Encoding is set. The app's bodies are
+ * already gzip (cached that way), so they are sent as they are.
+ */
+export function sendEncoded(response: Response): Response {
+  if (!response.headers.has("content-encoding")) return response;
+  const init: EncodedResponseInit = { status: response.status, statusText: response.statusText, headers: response.headers, encodeBody: "manual" };
+  return new Response(response.body, init);
+}
+
+export interface WorkerHandler {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response>;
+}
+
+/**
+ * The module's default export. The app is built once per isolate (and again only if the runtime
+ * hands over another env), so the failure limiter and stale-if-error memory live as long as the
+ * isolate. A configuration error answers 500 with the setting to fix, and is logged.
+ */
+export function serveWorker(build: (env: WorkerEnv) => Hono): WorkerHandler {
+  let built: { env: WorkerEnv; app: Hono } | undefined;
+  return {
+    async fetch(request, env, ctx) {
+      let app: Hono;
+      try {
+        if (built?.env !== env) built = { env, app: build(env) };
+        app = built.app;
+      } catch (error) {
+        if (!(error instanceof WorkerConfigError)) throw error;
+        workerLog({ event: "config.error", message: error.message });
+        return problemResponse(500, `The Worker is not configured: ${error.message}`);
+      }
+      return sendEncoded(await app.fetch(request, env, ctx));
+    },
+  };
+}

@@ -1,0 +1,272 @@
+// One end-to-end suite, written once, run against every deployment form (Node server, Worker in
+// workerd): create a site, publish the seed article with a Standard Webhooks signature, read the
+// three feeds, revalidate (304), delete the article.
+//
+// Same data, same bytes: next to the server under test, the suite runs the Node server
+// (functions/node.ts) as a reference with the same NASHIR_BASE_URL, publishes the same data to both,
+// and compares every feed body byte for byte. The only thing allowed to differ is the site's
+// creation date in the tag: URIs (it comes from each server's clock).
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync, brotliDecompressSync } from "node:zlib";
+import { XMLValidator } from "fast-xml-parser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  FEED_CONTENT_TYPES,
+  FEED_FILES,
+  admin,
+  feedSummary,
+  freePort,
+  killAllServers,
+  rawRequest,
+  seedArticle,
+  seedItemId,
+  seedSite,
+  spawnServer,
+  waitForHealthy,
+  webhookHeaders,
+  type FeedFile,
+  type ServerProcess,
+  type Target,
+} from "../functions/server-process.ts";
+
+export interface ServerSettings {
+  /** NASHIR_BASE_URL: the public origin in every self link, the same for the server and the reference. */
+  baseUrl: string;
+  adminToken: string;
+}
+
+export interface RunningServer extends Target {
+  /** Content codings the platform produces, best first (Node: br and gzip; Workers: gzip). */
+  codings: readonly ("br" | "gzip")[];
+  proc: ServerProcess;
+  /** Removes whatever the server kept on disk (called after the process is gone). */
+  cleanup(): void;
+}
+
+export type StartServer = (settings: ServerSettings) => Promise<RunningServer>;
+
+const SLUG = "nisan";
+const SETTINGS: ServerSettings = { baseUrl: "https://feeds.nisan.example", adminToken: "e2e-admin-token-0123456789abcdef" };
+/** The seed's first category, percent-encoded in its feed path. */
+const CATEGORY_PATH = `/${SLUG}/categories/${encodeURIComponent("سياسة")}`;
+
+/** The Node server (functions/node.ts) as a child process, on a fresh SQLite file. */
+export const startNodeServer: StartServer = async (settings) => {
+  const dir = mkdtempSync(join(tmpdir(), "nashir-e2e-node-"));
+  const port = await freePort();
+  const proc = spawnServer({
+    script: "functions/node.ts",
+    port,
+    env: {
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      NASHIR_DB: join(dir, "nashir.db"),
+      NASHIR_BASE_URL: settings.baseUrl,
+      NASHIR_ADMIN_TOKEN: settings.adminToken,
+      NASHIR_STORE: undefined,
+    },
+  });
+  await waitForHealthy(proc);
+  return {
+    origin: proc.origin,
+    baseUrl: settings.baseUrl,
+    adminToken: settings.adminToken,
+    codings: ["br", "gzip"],
+    proc,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+};
+
+/** The creation date in tag: URIs is the one byte range that comes from each server's clock. */
+function normalise(body: string): string {
+  return body.replace(/tag:nisan\.example,\d{4}-\d{2}-\d{2}:/g, "tag:nisan.example,CREATED:");
+}
+
+function checkSyntax(file: FeedFile, text: string): void {
+  if (file === "feed.json") {
+    expect(() => JSON.parse(text) as unknown).not.toThrow();
+  } else {
+    expect(XMLValidator.validate(text)).toBe(true);
+  }
+}
+
+interface Published {
+  apiKey: string;
+  secret: string;
+  createdAt: string;
+}
+
+export function e2eSuite(name: string, startServer: StartServer): void {
+  describe(`end to end: ${name}`, () => {
+    let server: RunningServer;
+    let reference: RunningServer;
+    const sites = new Map<RunningServer, Published>();
+    const etags = new Map<string, string>();
+    let started = 0;
+
+    beforeAll(async () => {
+      started = Date.now();
+      [server, reference] = await Promise.all([startServer(SETTINGS), startNodeServer(SETTINGS)]);
+      console.log(`[e2e ${name}] servers healthy after ${Date.now() - started} ms`);
+    }, 120_000);
+
+    afterAll(async () => {
+      // SIGKILL to each whole process group (wrangler and workerd included), then the temp state.
+      await killAllServers();
+      server?.cleanup();
+      reference?.cleanup();
+      console.log(`[e2e ${name}] suite took ${Date.now() - started} ms`);
+    });
+
+    it("1. creates the site: 201 with secrets once, then 200 without them", async () => {
+      for (const target of [server, reference]) {
+        const res = await admin(target, "PUT", `/v1/sites/${SLUG}`, seedSite());
+        const text = await res.text();
+        expect(res.status, text).toBe(201);
+        const body = JSON.parse(text) as Record<string, unknown>;
+        expect(String(body.webhook_secret)).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+        expect(typeof body.api_key).toBe("string");
+        sites.set(target, { apiKey: String(body.api_key), secret: String(body.webhook_secret), createdAt: String(body.created_at) });
+
+        const read = await admin(target, "GET", `/v1/sites/${SLUG}`);
+        expect(read.status).toBe(200);
+        const readText = await read.text();
+        expect(readText).not.toContain("whsec_");
+        expect(JSON.parse(readText)).toMatchObject({ slug: SLUG, title: seedSite().title, ttl_minutes: 15 });
+        expect((await admin({ ...target, adminToken: "wrong-token" }, "GET", `/v1/sites/${SLUG}`)).status).toBe(401);
+      }
+    });
+
+    it("2. publishes the seed article with a Standard Webhooks signature, once per webhook-id", async () => {
+      const body = JSON.stringify(seedArticle());
+      for (const target of [server, reference]) {
+        const site = sites.get(target)!;
+        const webhookId = `msg_e2e_${Date.now()}`;
+        const headers = { ...(await webhookHeaders(site.secret, body, webhookId)), "content-type": "application/json" };
+        const res = await fetch(`${target.origin}/v1/sites/${SLUG}/articles`, { method: "POST", headers, body });
+        const text = await res.text();
+        expect(res.status, text).toBe(201);
+        const article = JSON.parse(text) as Record<string, unknown>;
+        expect(article.published_at).toBe("2024-06-19T11:49:00Z");
+        expect(article.title).toBe(seedArticle().title);
+
+        // A retry with the same webhook-id is answered from the replay record, and applied once.
+        const again = await fetch(`${target.origin}/v1/sites/${SLUG}/articles`, { method: "POST", headers, body });
+        expect(again.status).toBe(201);
+        expect(again.headers.get("webhook-replayed")).toBe("true");
+        expect(await again.text()).toBe(text);
+        // The same webhook-id, correctly signed, over another body: refused.
+        const otherBody = body.replace("}", ',"_note":"x"}');
+        const otherHeaders = { ...(await webhookHeaders(site.secret, otherBody, webhookId)), "content-type": "application/json" };
+        const other = await fetch(`${target.origin}/v1/sites/${SLUG}/articles`, { method: "POST", headers: otherHeaders, body: otherBody });
+        expect(other.status).toBe(422);
+
+        const unsigned = await fetch(`${target.origin}/v1/sites/${SLUG}/articles`, {
+          method: "POST",
+          headers: { ...headers, "webhook-signature": "v1,AAAA" },
+          body,
+        });
+        expect(unsigned.status).toBe(401);
+      }
+    });
+
+    it("3. serves the three feeds: valid, with the seed item, and byte for byte the Node server's", async () => {
+      const itemId = (target: RunningServer) => seedItemId(SLUG, sites.get(target)!.createdAt);
+      for (const prefix of [`/${SLUG}`, CATEGORY_PATH]) {
+        for (const file of FEED_FILES) {
+          const path = `${prefix}/${file}`;
+          const [res, ref] = await Promise.all([rawRequest(server.origin, path), rawRequest(reference.origin, path)]);
+          expect(res.status, `${path}: ${res.body.toString("utf8")}`).toBe(200);
+          expect(res.headers["content-type"]).toBe(FEED_CONTENT_TYPES[file]);
+          expect(res.headers["content-encoding"]).toBeUndefined();
+          expect(res.headers["cache-control"]).toBe("public, max-age=900");
+          expect(res.headers["access-control-allow-origin"]).toBe("*");
+          expect(String(res.headers["vary"]).toLowerCase()).toContain("accept-encoding");
+          expect(res.headers["last-modified"]).toMatch(/ GMT$/);
+          const etag = String(res.headers.etag);
+          expect(etag).toMatch(/^"[^"]+"$/);
+          etags.set(path, etag);
+
+          const text = res.body.toString("utf8");
+          checkSyntax(file, text);
+          const summary = feedSummary(file, text);
+          expect(summary.ids).toEqual([itemId(server)]);
+          expect(summary.self).toBe(`${SETTINGS.baseUrl}${path}`);
+          expect(normalise(text)).toBe(normalise(ref.body.toString("utf8")));
+          expect(Buffer.byteLength(normalise(text))).toBe(Buffer.byteLength(normalise(ref.body.toString("utf8"))));
+
+          // A second read (now from the feed cache) is the same bytes.
+          const again = await rawRequest(server.origin, path);
+          expect(again.body.equals(res.body)).toBe(true);
+          expect(again.headers.etag).toBe(etag);
+
+          // Compression: gzip everywhere; br where the platform has it, identity otherwise.
+          const gz = await rawRequest(server.origin, path, { headers: { "accept-encoding": "gzip" } });
+          expect(gz.headers["content-encoding"]).toBe("gzip");
+          expect(gz.headers.etag).toBe(etag);
+          expect(gunzipSync(gz.body).equals(res.body)).toBe(true);
+          const br = await rawRequest(server.origin, path, { headers: { "accept-encoding": "br" } });
+          if (server.codings.includes("br")) {
+            expect(br.headers["content-encoding"]).toBe("br");
+            expect(brotliDecompressSync(br.body).equals(res.body)).toBe(true);
+          } else {
+            expect(br.headers["content-encoding"]).toBeUndefined();
+            expect(br.body.equals(res.body)).toBe(true);
+          }
+
+          // The Host header never shapes the body.
+          const foreign = await rawRequest(server.origin, path, { headers: { host: "evil.example", "x-forwarded-host": "forwarded.example" } });
+          expect(foreign.body.equals(res.body)).toBe(true);
+
+          const head = await rawRequest(server.origin, path, { method: "HEAD" });
+          expect(head.status).toBe(200);
+          expect(head.headers.etag).toBe(etag);
+          expect(head.body.byteLength).toBe(0);
+        }
+      }
+      const limited = await rawRequest(server.origin, `/${SLUG}/rss.xml?limit=5`);
+      expect(normalise(limited.body.toString("utf8"))).toBe(normalise((await rawRequest(reference.origin, `/${SLUG}/rss.xml?limit=5`)).body.toString("utf8")));
+      expect(feedSummary("rss.xml", limited.body.toString("utf8")).self).toBe(`${SETTINGS.baseUrl}/${SLUG}/rss.xml?limit=5`);
+    });
+
+    it("4. answers 304 to If-None-Match, with the ETag and no body", async () => {
+      expect(etags.size).toBe(6);
+      for (const [path, etag] of etags) {
+        const res = await rawRequest(server.origin, path, { headers: { "if-none-match": etag, "accept-encoding": "gzip" } });
+        expect(res.status).toBe(304);
+        expect(res.headers.etag).toBe(etag);
+        expect(res.body.byteLength).toBe(0);
+        const other = await rawRequest(server.origin, path, { headers: { "if-none-match": '"not-this-one"' } });
+        expect(other.status).toBe(200);
+      }
+    });
+
+    it("5. deletes the article: 204, then 404, and every feed is empty with a new ETag", async () => {
+      const site = sites.get(server)!;
+      const id = String(seedArticle().id);
+      const headers = await webhookHeaders(site.secret, "");
+      const deleted = await fetch(`${server.origin}/v1/sites/${SLUG}/articles/${id}`, { method: "DELETE", headers });
+      expect(deleted.status, await deleted.text()).toBe(204);
+
+      const gone = await fetch(`${server.origin}/v1/sites/${SLUG}/articles/${id}`, { headers: { authorization: `Bearer ${site.apiKey}` } });
+      expect(gone.status).toBe(404);
+      expect(gone.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(await gone.json()).toMatchObject({ status: 404 });
+
+      for (const [path, etag] of etags) {
+        const res = await rawRequest(server.origin, path, { headers: { "if-none-match": etag } });
+        expect(res.status).toBe(200);
+        expect(res.headers.etag).not.toBe(etag);
+        const file = path.slice(path.lastIndexOf("/") + 1) as FeedFile;
+        const text = res.body.toString("utf8");
+        checkSyntax(file, text);
+        expect(feedSummary(file, text).ids).toEqual([]);
+      }
+      const again = await fetch(`${server.origin}/v1/sites/${SLUG}/articles/${id}`, { method: "DELETE", headers: await webhookHeaders(site.secret, "") });
+      expect(again.status).toBe(404);
+    });
+  });
+}
