@@ -22,6 +22,7 @@ import { CONTENT_TYPES, renderFeed } from "../core/render/index.ts";
 import { slugProblem } from "../core/site.ts";
 import type { Background, CachedBody } from "../store/cache/port.ts";
 import type { SiteRecord } from "../store/port.ts";
+import { feedLinkHeader } from "../core/websub.ts";
 import type { AppDeps } from "./deps.ts";
 import { createStaleIfError } from "./stale.ts";
 import { Problem, invalid } from "./problem.ts";
@@ -55,6 +56,8 @@ const monthCursor = (start: number): Cursor => ({ published_at: formatRfc3339(st
 interface Plan {
   /** Identity of the bytes: changes whenever they may change. */
   key: string;
+  /** The document's self link, as in its body (the `Link: rel="self"` header, with the hubs). */
+  selfUrl: string;
   /** Version part of the ETag and cache key. */
   version: string;
   maxAge: number;
@@ -104,9 +107,11 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
     const current = monthOf(now, site.timezone);
     const currentStart = monthRange(current, site.timezone).from;
     const limit = effectiveLimit(query, scope);
+    const selfUrl = documentUrl(deps.config.baseUrl, site.slug, scope, format, query);
     return {
       // The newest closed month is part of the document (prev-archive), so it is part of the key.
-      key: `${documentUrl(deps.config.baseUrl, site.slug, scope, format, query)}|month=${current.year}-${current.month}`,
+      key: `${selfUrl}|month=${current.year}-${current.month}`,
+      selfUrl,
       version: String(record.version),
       maxAge: site.ttl_minutes * 60,
       cacheEmpty: filter.kind === "all",
@@ -155,8 +160,10 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
     // The fingerprint covers the month's articles; the links cover its neighbours.
     const [fingerprint, prev] = await Promise.all([store.rangeFingerprint(site.slug, rangeText(range)), previousArchive(record, range.from, format)]);
     const limit = effectiveLimit(query, scope);
+    const selfUrl = documentUrl(deps.config.baseUrl, site.slug, scope, format, query);
     return {
-      key: `${documentUrl(deps.config.baseUrl, site.slug, scope, format, query)}|prev=${prev ?? ""}|next=${nextClosed}|tz=${site.timezone}`,
+      key: `${selfUrl}|prev=${prev ?? ""}|next=${nextClosed}|tz=${site.timezone}`,
+      selfUrl,
       version: `a${fingerprint}`,
       maxAge: ARCHIVE_MAX_AGE,
       cacheEmpty: true,
@@ -183,6 +190,8 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
       vary: "Accept-Encoding",
       "access-control-allow-origin": "*",
       "access-control-expose-headers": "ETag, Last-Modified, Link",
+      // WebSub discovery, on 200 and 304 alike.
+      link: feedLinkHeader(record.site.websub_hubs, plan.selfUrl),
     };
     if (isNotModified({ ifNoneMatch: c.req.header("if-none-match"), ifModifiedSince: c.req.header("if-modified-since") }, { etag, lastModified })) {
       return new Response(null, { status: 304, headers });
