@@ -2,6 +2,7 @@
 
 import { createApp } from "../src/http/app.ts";
 import { nodeClientId, nodeCompress, nodeLog, nodeRandom, readNodeSettings, serveNode } from "../src/platform/node.ts";
+import { createHubQueue } from "../src/platform/hub-queue.ts";
 import { createMemoryFeedCache } from "../src/store/cache/memory.ts";
 import { withTimeouts } from "../src/store/guarded.ts";
 import { createSqliteStore } from "../src/store/sqlite.ts";
@@ -10,6 +11,7 @@ const settings = readNodeSettings(process.env);
 if (settings.store !== "sqlite") throw new Error("NASHIR_STORE=dynamodb is not available in this build yet; use sqlite");
 // Every store call has a deadline; stalls and engine errors answer 503 (src/store/guarded.ts).
 const store = withTimeouts(createSqliteStore({ path: settings.dbPath }), { timeoutMs: 5_000 });
+const hubs = createHubQueue({ log: nodeLog });
 const app = createApp({
   store,
   clock: Date.now,
@@ -20,5 +22,7 @@ const app = createApp({
   compress: nodeCompress,
   clientId: nodeClientId,
   log: nodeLog,
+  hubs,
 });
-serveNode(app, store, settings);
+// On shutdown, waiting WebSub pings get one last attempt within 5 s; the rest are abandoned (and logged).
+serveNode(app, store, settings, () => hubs.close(5_000));

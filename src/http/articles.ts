@@ -5,6 +5,8 @@ import { ARTICLE_LIMITS, articleBytes, articleIdProblem, validateArticle } from 
 import { formatRfc3339 } from "../core/dates.ts";
 import { encodeCursor, parseFeedQuery, effectiveLimit } from "../core/feed.ts";
 import { Problems, checkKeys, field, isObject } from "../core/fields.ts";
+import type { Article } from "../core/model.ts";
+import { changedFeedUrls } from "../core/websub.ts";
 import type { SiteRecord } from "../store/port.ts";
 import type { Guard } from "./auth.ts";
 import { parseJson, readBodyBytes, requireJsonContentType } from "./body.ts";
@@ -34,7 +36,28 @@ export function registerArticleRoutes(app: Hono, deps: AppDeps, guard: Guard, re
     return replayer.run(c, slug, body, () => handler(record, json));
   };
 
-  const upsert = async (record: SiteRecord, input: unknown, pointerBase = "", pathId?: string): Promise<Reply> => {
+  /** WebSub: after a change, hand the hubs' ping to the platform. Never awaited, never fails the write. */
+  const announce = (c: Context, record: SiteRecord, before: Article | undefined, after: Article | undefined) => {
+    const hubs = record.site.websub_hubs;
+    if (!deps.hubs || hubs.length === 0) return;
+    try {
+      const urls = changedFeedUrls(deps.config.baseUrl, record.site.slug, before, after);
+      const background = deps.hubs.notify({ site: record.site.slug, hubs, urls });
+      if (!background) return;
+      try {
+        c.executionCtx.waitUntil(background);
+      } catch {
+        // No ExecutionContext (Node, Lambda): the delivery runs on its own.
+      }
+    } catch (error) {
+      deps.log({ event: "websub.error", site: record.site.slug, message: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  /** The stored article before a write, read only when there are hubs to tell which feeds it leaves. */
+  const previous = (record: SiteRecord, id: string) =>
+    deps.hubs && record.site.websub_hubs.length > 0 ? deps.store.getArticle(record.site.slug, id) : Promise.resolve(undefined);
+
+  const upsert = async (c: Context, record: SiteRecord, input: unknown, pointerBase = "", pathId?: string): Promise<Reply> => {
     const now = deps.clock();
     const context = pathId === undefined ? { site: record.site, now } : { site: record.site, now, pathId };
     const result = validateArticle(input, context, pointerBase);
@@ -43,30 +66,34 @@ export function registerArticleRoutes(app: Hono, deps: AppDeps, guard: Guard, re
     if (size > ARTICLE_LIMITS.bytes) {
       throw new Problem(413, { detail: `The normalised article is ${size} bytes; the limit is ${ARTICLE_LIMITS.bytes}.` });
     }
+    const before = await previous(record, result.value.id);
     const put = await deps.store.putArticle(record.site.slug, result.value, formatRfc3339(now));
     deps.log({ event: `article.${put.outcome}`, site: record.site.slug, id: put.article.id });
+    if (put.outcome === "created" || put.outcome === "updated") announce(c, record, before, put.article);
     return { status: put.outcome === "created" ? 201 : 200, body: JSON.stringify(put.article) };
   };
 
-  const remove = async (record: SiteRecord, id: string): Promise<Reply> => {
+  const remove = async (c: Context, record: SiteRecord, id: string): Promise<Reply> => {
+    const before = await previous(record, id);
     const deleted = await deps.store.deleteArticle(record.site.slug, id, formatRfc3339(deps.clock()));
     if (!deleted) throw new Problem(404, { detail: `There is no article ${JSON.stringify(id)} in ${record.site.slug}.` });
     deps.log({ event: "article.deleted", site: record.site.slug, id });
+    announce(c, record, before, undefined);
     return { status: 204, body: "" };
   };
 
-  app.post("/v1/sites/:site/articles", (c) => write(c, true, (record, json) => upsert(record, json)));
+  app.post("/v1/sites/:site/articles", (c) => write(c, true, (record, json) => upsert(c, record, json)));
 
   app.put("/v1/sites/:site/articles/:id", (c) => {
     const id = c.req.param("id");
     checkPathId(id);
-    return write(c, true, (record, json) => upsert(record, json, "", id));
+    return write(c, true, (record, json) => upsert(c, record, json, "", id));
   });
 
   app.delete("/v1/sites/:site/articles/:id", (c) => {
     const id = c.req.param("id");
     checkPathId(id);
-    return write(c, false, (record) => remove(record, id));
+    return write(c, false, (record) => remove(c, record, id));
   });
 
   app.post("/v1/sites/:site/events", (c) =>
@@ -91,9 +118,9 @@ export function registerArticleRoutes(app: Hono, deps: AppDeps, guard: Guard, re
         const problem = typeof id === "string" ? articleIdProblem(id) : "is required";
         if (problem) p.add("/data/id", problem);
         if (!p.ok || typeof id !== "string") throw invalid(p.errors);
-        return remove(record, id);
+        return remove(c, record, id);
       }
-      return upsert(record, data, "/data");
+      return upsert(c, record, data, "/data");
     }),
   );
 

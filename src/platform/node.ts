@@ -117,9 +117,9 @@ export function nodeLog(event: Record<string, unknown>): void {
 
 /**
  * Serves the app until SIGTERM or SIGINT, then stops accepting, lets in-flight requests
- * finish (at most 10 s), closes the store and exits.
+ * finish (at most 10 s), runs `beforeClose` (the WebSub queue's last attempts), closes the store and exits.
  */
-export function serveNode(app: Hono, store: Store, settings: NodeSettings): void {
+export function serveNode(app: Hono, store: Store, settings: NodeSettings, beforeClose?: () => Promise<unknown>): void {
   const server = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
     nodeLog({ event: "listening", url: `http://${info.address}:${info.port}`, base_url: settings.config.baseUrl, db: settings.dbPath });
     if (settings.generatedToken) {
@@ -134,7 +134,10 @@ export function serveNode(app: Hono, store: Store, settings: NodeSettings): void
     stopping = true;
     nodeLog({ event: "stopping", signal });
     server.close(() => {
-      void store.close().then(() => process.exit(0));
+      void Promise.resolve(beforeClose?.())
+        .catch(() => undefined)
+        .then(() => store.close())
+        .then(() => process.exit(0));
     });
     if ("closeIdleConnections" in server) server.closeIdleConnections();
     setTimeout(() => process.exit(1), 10_000).unref();
