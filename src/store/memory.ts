@@ -15,6 +15,7 @@ import {
   type SiteRecord,
   type SiteVersion,
   type Store,
+  type Tombstone,
   type WebhookClaim,
   type WebhookResponse,
 } from "./port.ts";
@@ -25,6 +26,13 @@ interface StoredArticle {
   json: string;
   publishedMs: number;
   updatedMs: number;
+  /** The site version its last write produced (see rangeFingerprint). */
+  rev: number;
+}
+
+interface StoredTombstone {
+  tombstone: Tombstone;
+  deletedMs: number;
 }
 
 interface StoredWebhook {
@@ -36,6 +44,7 @@ interface StoredWebhook {
 interface StoredSite {
   record: SiteRecord;
   articles: Map<string, StoredArticle>;
+  tombstones: Map<string, StoredTombstone>;
   webhooks: Map<string, StoredWebhook>;
 }
 
@@ -119,7 +128,7 @@ export function createMemoryStore(): Store {
       open();
       const slug = record.site.slug;
       if (sites.has(slug)) return false;
-      sites.set(slug, { record: jsonCopy(record), articles: new Map(), webhooks: new Map() });
+      sites.set(slug, { record: jsonCopy(record), articles: new Map(), tombstones: new Map(), webhooks: new Map() });
       return true;
     },
 
@@ -166,15 +175,21 @@ export function createMemoryStore(): Store {
         }
       }
       const copy = JSON.parse(json) as Article;
-      s.articles.set(article.id, { article: copy, json, publishedMs, updatedMs });
       bump(s, now);
+      s.articles.set(article.id, { article: copy, json, publishedMs, updatedMs, rev: s.record.version });
+      // Publishing a deleted id again: it is no longer deleted.
+      if (!stored) s.tombstones.delete(article.id);
       return { outcome: stored ? "updated" : "created", article: structuredClone(copy) };
     },
 
     async deleteArticle(slug: string, id: string, now: string): Promise<boolean> {
       open();
       const s = existing(slug);
-      if (!s.articles.delete(id)) return false;
+      const deletedMs = instant(now, "now");
+      const stored = s.articles.get(id);
+      if (!stored) return false;
+      s.articles.delete(id);
+      s.tombstones.set(id, { tombstone: { id, published_at: stored.article.published_at, deleted_at: now }, deletedMs });
       bump(s, now);
       return true;
     },
@@ -186,9 +201,11 @@ export function createMemoryStore(): Store {
       if (!s) return { items: [] };
       const before = query.before;
       const cursorMs = before ? instant(before.published_at, "cursor published_at") : undefined;
+      const notBeforeMs = query.notBefore === undefined ? undefined : instant(query.notBefore, "notBefore");
       const candidates: StoredArticle[] = [];
       for (const a of s.articles.values()) {
         if (cursorMs !== undefined && before && !isAfter(a, cursorMs, before.id)) continue;
+        if (notBeforeMs !== undefined && a.publishedMs < notBeforeMs) continue;
         if (matches(a.article, query.filter)) candidates.push(a);
       }
       candidates.sort(newestFirst);
@@ -250,15 +267,53 @@ export function createMemoryStore(): Store {
       return count;
     },
 
-    async rangeFingerprint() {
-      throw new Error("rangeFingerprint: not implemented yet");
+    async rangeFingerprint(slug: string, range: { from: string; to: string }): Promise<string> {
+      open();
+      const fromMs = instant(range.from, "from");
+      const toMs = instant(range.to, "to");
+      let count = 0;
+      let max = 0;
+      let sum = 0;
+      for (const a of sites.get(slug)?.articles.values() ?? []) {
+        if (a.publishedMs < fromMs || a.publishedMs >= toMs) continue;
+        count += 1;
+        max = Math.max(max, a.rev);
+        sum += a.rev;
+      }
+      return `${count}:${max}:${sum}`;
     },
-    async listTombstones() {
-      throw new Error("listTombstones: not implemented yet");
+
+    async listTombstones(slug: string, query: { since: string; limit: number }): Promise<Tombstone[]> {
+      open();
+      if (!Number.isInteger(query.limit) || query.limit < 1) {
+        throw new RangeError(`limit must be a positive integer, got ${query.limit}`);
+      }
+      const sinceMs = instant(query.since, "since");
+      const found = [...(sites.get(slug)?.tombstones.values() ?? [])].filter((t) => t.deletedMs >= sinceMs);
+      // Most recent deletion first, then ids by code unit descending (as SQLite's BINARY).
+      found.sort((a, b) => {
+        if (a.deletedMs !== b.deletedMs) return b.deletedMs - a.deletedMs;
+        if (a.tombstone.id === b.tombstone.id) return 0;
+        return a.tombstone.id < b.tombstone.id ? 1 : -1;
+      });
+      return found.slice(0, query.limit).map((t) => ({ ...t.tombstone }));
     },
-    async pruneTombstones() {
-      throw new Error("pruneTombstones: not implemented yet");
+
+    async pruneTombstones(olderThan: string): Promise<number> {
+      open();
+      const limitMs = instant(olderThan, "olderThan");
+      let count = 0;
+      for (const s of sites.values()) {
+        for (const [id, t] of s.tombstones) {
+          if (t.deletedMs < limitMs) {
+            s.tombstones.delete(id);
+            count += 1;
+          }
+        }
+      }
+      return count;
     },
+
     async ping(): Promise<void> {
       open();
     },

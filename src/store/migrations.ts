@@ -75,4 +75,37 @@ CREATE TABLE webhooks (
 CREATE INDEX webhooks_age ON webhooks (coalesce(completed_ms, claimed_ms));
 `,
   },
+  {
+    version: 2,
+    name: "article_revisions_and_tombstones",
+    sql: `
+-- Every article write stamps the row with the site version it produced: its revision. Rows
+-- written before this migration all take the site's current version, which is enough: a
+-- range fingerprint only has to change from here on.
+ALTER TABLE articles ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+UPDATE articles SET rev = (SELECT version FROM sites WHERE sites.slug = articles.site);
+
+-- The timeline index carries rev, so a range fingerprint (count, max and sum of rev over a
+-- published_ms range) is answered from the index alone, without reading a single article.
+DROP INDEX articles_feed;
+CREATE INDEX articles_feed ON articles (site, published_ms DESC, id DESC, rev);
+
+-- Deleted articles, remembered for Atom's at:deleted-entry (RFC 6721). published_at and
+-- deleted_at are kept as written; deleted_ms orders and prunes them.
+CREATE TABLE tombstones (
+  site TEXT NOT NULL REFERENCES sites (slug),
+  id TEXT NOT NULL,
+  published_at TEXT NOT NULL,
+  deleted_at TEXT NOT NULL,
+  deleted_ms INTEGER NOT NULL,
+  PRIMARY KEY (site, id)
+) WITHOUT ROWID;
+
+-- A site's most recent deletions first.
+CREATE INDEX tombstones_recent ON tombstones (site, deleted_ms DESC, id DESC);
+
+-- Pruning across sites by age.
+CREATE INDEX tombstones_age ON tombstones (deleted_ms);
+`,
+  },
 ];

@@ -3,7 +3,7 @@
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Article, FeedFilter, Site } from "../../src/core/model.ts";
-import type { Credential, Cursor, SiteRecord, Store } from "../../src/store/port.ts";
+import type { Credential, Cursor, SiteRecord, Store, Tombstone } from "../../src/store/port.ts";
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
 
@@ -645,6 +645,465 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         expect((await store.claimWebhook("one", "new-claim", "h", at(101), STALE)).state).toBe("in_flight");
         expect((await store.claimWebhook("two", "new-done", "h", at(101), STALE)).state).toBe("done");
         expect((await store.claimWebhook("two", "edge", "h", at(101), STALE)).state).toBe("done");
+      });
+    });
+
+    describe("archive ranges (notBefore)", () => {
+      // Around the start of July 2024: the boundary instant itself belongs to the month.
+      const JULY = "2024-07-01T00:00:00Z";
+      const july = (minutes: number, extraMs = 0): string => {
+        const iso = new Date(Date.parse(JULY) + minutes * 60_000 + extraMs).toISOString();
+        return iso.endsWith(".000Z") ? `${iso.slice(0, 19)}Z` : iso;
+      };
+
+      it("lists only articles published at or after notBefore, boundary included", async () => {
+        await siteWith("nisan", [
+          makeArticle("june-end", { published_at: july(0, -1) }),
+          makeArticle("june", { published_at: july(-60 * 24) }),
+          makeArticle("edge", { published_at: JULY }),
+          makeArticle("july", { published_at: july(90) }),
+        ]);
+        const page = await store.listArticles("nisan", { filter: ALL, limit: 10, notBefore: JULY });
+        expect(page.items.map((a) => a.id)).toStrictEqual(["july", "edge"]);
+        expect(page.next).toBeUndefined();
+        // Without it, everything.
+        expect(await ids(store, "nisan")).toStrictEqual(["july", "edge", "june-end", "june"]);
+      });
+
+      it("compares notBefore as an instant", async () => {
+        await siteWith("nisan", [
+          makeArticle("half", { published_at: july(0, 500) }),
+          makeArticle("whole", { published_at: JULY }),
+        ]);
+        // "…:00.500Z" sorts before "…:00Z" as a string, but is the later instant.
+        const page = await store.listArticles("nisan", { filter: ALL, limit: 10, notBefore: july(0, 500) });
+        expect(page.items.map((a) => a.id)).toStrictEqual(["half"]);
+        const offset = await store.listArticles("nisan", { filter: ALL, limit: 10, notBefore: "2024-07-01T03:00:00+03:00" });
+        expect(offset.items.map((a) => a.id)).toStrictEqual(["half", "whole"]);
+      });
+
+      it("pages within the range and stops at its start, with ties", async () => {
+        const inside = Array.from({ length: 23 }, (_, i) => makeArticle(`in-${String(i).padStart(2, "0")}`, { published_at: july(Math.floor(i / 3)) }));
+        const outside = Array.from({ length: 10 }, (_, i) => makeArticle(`out-${i}`, { published_at: july(-1 - i) }));
+        await siteWith("nisan", [...inside, ...outside]);
+        const seen: string[] = [];
+        const sizes: number[] = [];
+        let before: Cursor | undefined;
+        for (let i = 0; i < 20; i++) {
+          const page = await store.listArticles("nisan", before ? { filter: ALL, limit: 5, notBefore: JULY, before } : { filter: ALL, limit: 5, notBefore: JULY });
+          seen.push(...page.items.map((a) => a.id));
+          sizes.push(page.items.length);
+          if (!page.next) break;
+          before = page.next;
+        }
+        expect(seen).toStrictEqual(feedOrder(inside));
+        // No "next" pointing past the range: the last page is short and final.
+        expect(sizes).toStrictEqual([5, 5, 5, 5, 3]);
+      });
+
+      it("gives no next when the range ends exactly at a full page", async () => {
+        await siteWith("nisan", [
+          ...Array.from({ length: 4 }, (_, i) => makeArticle(`in${i}`, { published_at: july(i) })),
+          makeArticle("older", { published_at: july(-5) }),
+        ]);
+        const page = await store.listArticles("nisan", { filter: ALL, limit: 4, notBefore: JULY });
+        expect(page.items.map((a) => a.id)).toStrictEqual(["in3", "in2", "in1", "in0"]);
+        expect(page.next).toBeUndefined();
+        expect("next" in page).toBe(false);
+      });
+
+      it("combines with filters and a cursor", async () => {
+        await siteWith("nisan", [
+          makeArticle("sport-old", { published_at: july(-10), categories: ["رياضة"], tags: ["t"], authors: [{ name: "سارة" }] }),
+          makeArticle("sport-1", { published_at: july(10), categories: ["رياضة"], tags: ["t"], authors: [{ name: "سارة" }] }),
+          makeArticle("politics", { published_at: july(20), categories: ["سياسة"], tags: ["u"], authors: [{ name: "نيسان" }] }),
+          makeArticle("sport-2", { published_at: july(30), categories: ["رياضة"], tags: ["t"], authors: [{ name: "سارة" }] }),
+        ]);
+        for (const filter of [
+          { kind: "category", name: "رياضة" },
+          { kind: "tag", name: "t" },
+          { kind: "author", name: "سارة" },
+        ] as const) {
+          const first = await store.listArticles("nisan", { filter, limit: 1, notBefore: JULY });
+          expect(first.items.map((a) => a.id)).toStrictEqual(["sport-2"]);
+          expect(first.next).toStrictEqual({ published_at: july(30), id: "sport-2" });
+          const second = await store.listArticles("nisan", { filter, limit: 1, notBefore: JULY, before: first.next });
+          expect(second.items.map((a) => a.id)).toStrictEqual(["sport-1"]);
+          expect(second.next).toBeUndefined();
+          // The whole filtered feed, without the range, still reaches June.
+          expect(await ids(store, "nisan", filter)).toStrictEqual(["sport-2", "sport-1", "sport-old"]);
+        }
+        const all = await store.listArticles("nisan", { filter: ALL, limit: 10, notBefore: july(15), before: { published_at: july(30), id: "sport-2" } });
+        expect(all.items.map((a) => a.id)).toStrictEqual(["politics"]);
+      });
+
+      it("is empty when nothing is that recent", async () => {
+        await siteWith("nisan", [makeArticle("a", { published_at: july(-1) })]);
+        expect(await store.listArticles("nisan", { filter: ALL, limit: 10, notBefore: JULY })).toStrictEqual({ items: [] });
+        expect(await store.listArticles("nisan", { filter: { kind: "tag", name: "روسيا" }, limit: 10, notBefore: JULY })).toStrictEqual({ items: [] });
+      });
+    });
+
+    describe("range fingerprints", () => {
+      // June and July 2024, as [from, to).
+      const JUNE = { from: "2024-06-01T00:00:00Z", to: "2024-07-01T00:00:00Z" };
+      const JULY = { from: "2024-07-01T00:00:00Z", to: "2024-08-01T00:00:00Z" };
+      const inJune = (day: number): string => `2024-06-${String(day).padStart(2, "0")}T10:00:00Z`;
+      const inJuly = (day: number): string => `2024-07-${String(day).padStart(2, "0")}T10:00:00Z`;
+      /** updated_at values newer than anything published in these months. */
+      const LATER = (n: number): string => `2024-09-0${n}T00:00:00Z`;
+
+      async function fp(slug = "nisan", range = JUNE): Promise<string> {
+        return store.rangeFingerprint(slug, range);
+      }
+
+      it("is a short string, stable while nothing changes, the same for every empty range", async () => {
+        await siteWith("nisan");
+        await siteWith("empty");
+        const empty = await fp();
+        expect(typeof empty).toBe("string");
+        expect(empty.length).toBeGreaterThan(0);
+        expect(empty.length).toBeLessThanOrEqual(64);
+        expect(await fp("empty", JULY)).toBe(empty);
+        expect(await fp("ghost")).toBe(empty);
+        await store.putArticle("nisan", makeArticle("a", { published_at: inJune(3) }), at(1));
+        const one = await fp();
+        expect(one).not.toBe(empty);
+        expect(await fp()).toBe(one);
+        // Reads change nothing.
+        await store.getArticle("nisan", "a");
+        await store.listArticles("nisan", { filter: ALL, limit: 10 });
+        expect(await fp()).toBe(one);
+        // An aggregate of the index, never of the bodies: a long article does not make it long.
+        await store.putArticle("nisan", makeArticle("long", { published_at: inJune(4), content_html: `<p>${"نص ".repeat(5000)}</p>` }), at(2));
+        expect((await fp()).length).toBeLessThanOrEqual(64);
+      });
+
+      it("changes on a create in the range, not on writes to another month or another site", async () => {
+        await siteWith("nisan", [makeArticle("j1", { published_at: inJune(5) }), makeArticle("l1", { published_at: inJuly(5) })]);
+        await siteWith("other");
+        const june = await fp();
+        const july = await fp("nisan", JULY);
+
+        await store.putArticle("nisan", makeArticle("l2", { published_at: inJuly(6) }), at(1));
+        await store.putArticle("nisan", makeArticle("l1", { published_at: inJuly(5), title: "changed", updated_at: inJuly(20) }), at(2));
+        await store.deleteArticle("nisan", "l2", at(3));
+        await store.putArticle("other", makeArticle("j2", { published_at: inJune(6) }), at(4));
+        await store.putArticle("other", makeArticle("j1", { published_at: inJune(5), title: "other's" }), at(5));
+        await store.deleteArticle("other", "j2", at(6));
+        await store.updateSite("nisan", makeSite("nisan", { title: "renamed" }), at(7));
+        expect(await fp()).toBe(june);
+        expect(await fp("nisan", JULY)).not.toBe(july);
+
+        await store.putArticle("nisan", makeArticle("j2", { published_at: inJune(6) }), at(8));
+        const created = await fp();
+        expect(created).not.toBe(june);
+        // Even a create that sorts first in the range (or last) counts.
+        await store.putArticle("nisan", makeArticle("0", { published_at: JUNE.from }), at(9));
+        const atStart = await fp();
+        expect(atStart).not.toBe(created);
+        await store.putArticle("nisan", makeArticle("zz", { published_at: "2024-06-30T23:59:59.999Z" }), at(10));
+        expect(await fp()).not.toBe(atStart);
+      });
+
+      it("is half-open: published_at == to belongs to the next range", async () => {
+        await siteWith("nisan");
+        const june = await fp();
+        const july = await fp("nisan", JULY);
+        await store.putArticle("nisan", makeArticle("edge", { published_at: JULY.from }), at(1));
+        expect(await fp()).toBe(june);
+        expect(await fp("nisan", JULY)).not.toBe(july);
+        // The range is compared as instants: the same edge spelled with an offset.
+        expect(await store.rangeFingerprint("nisan", { from: "2024-06-01T03:00:00+03:00", to: "2024-07-01T03:00:00+03:00" })).toBe(june);
+      });
+
+      it("changes on every update, even with the same updated_at; not on 'unchanged' or 'stale'", async () => {
+        await siteWith("nisan", [makeArticle("a", { published_at: inJune(5), updated_at: at(10) }), makeArticle("b", { published_at: inJune(6) })]);
+        const seen = new Set([await fp()]);
+        const expectNew = async (): Promise<void> => {
+          const now = await fp();
+          expect(seen.has(now)).toBe(false);
+          seen.add(now);
+        };
+
+        await store.putArticle("nisan", makeArticle("a", { published_at: inJune(5), updated_at: at(11), title: "newer" }), at(20));
+        await expectNew();
+        // Same updated_at, different content: an update.
+        const corrected = makeArticle("a", { published_at: inJune(5), updated_at: at(11), title: "corrected" });
+        expect((await store.putArticle("nisan", corrected, at(21))).outcome).toBe("updated");
+        await expectNew();
+        // The other article of the range, as well.
+        await store.putArticle("nisan", makeArticle("b", { published_at: inJune(6), summary: "ملخص" }), at(22));
+        await expectNew();
+        const current = await fp();
+
+        expect((await store.putArticle("nisan", corrected, at(23))).outcome).toBe("unchanged");
+        expect(await fp()).toBe(current);
+        const older = makeArticle("a", { published_at: inJune(5), updated_at: at(10), title: "older" });
+        expect((await store.putArticle("nisan", older, at(24))).outcome).toBe("stale");
+        expect(await fp()).toBe(current);
+        // A failed write changes nothing either.
+        await expect(store.putArticle("ghost", corrected, at(25))).rejects.toThrow();
+        expect(await store.deleteArticle("nisan", "nope", at(26))).toBe(false);
+        expect(await fp()).toBe(current);
+      });
+
+      it("changes on a delete in the range, and when a deleted id comes back", async () => {
+        await siteWith("nisan", [makeArticle("a", { published_at: inJune(5) }), makeArticle("b", { published_at: inJune(6) })]);
+        const before = await fp();
+        expect(await store.deleteArticle("nisan", "a", at(1))).toBe(true);
+        const deleted = await fp();
+        expect(deleted).not.toBe(before);
+        await store.putArticle("nisan", makeArticle("a", { published_at: inJune(5) }), at(2));
+        const back = await fp();
+        expect(back).not.toBe(deleted);
+        // The same article again is still a new revision of the month.
+        expect(back).not.toBe(before);
+        await store.deleteArticle("nisan", "b", at(3));
+        await store.deleteArticle("nisan", "a", at(4));
+        expect(await fp()).toBe(await fp("nisan", { from: "2030-01-01T00:00:00Z", to: "2030-02-01T00:00:00Z" }));
+      });
+
+      it("changes in both ranges when an article moves between them", async () => {
+        await siteWith("nisan", [makeArticle("a", { published_at: inJune(30) }), makeArticle("stay", { published_at: inJuly(2) })]);
+        const june = await fp();
+        const july = await fp("nisan", JULY);
+        const august = await fp("nisan", { from: JULY.to, to: "2024-09-01T00:00:00Z" });
+        await store.putArticle("nisan", makeArticle("a", { published_at: inJuly(1), updated_at: LATER(1) }), at(6));
+        const june2 = await fp();
+        const july2 = await fp("nisan", JULY);
+        expect(june2).not.toBe(june);
+        expect(july2).not.toBe(july);
+        expect(await fp("nisan", { from: JULY.to, to: "2024-09-01T00:00:00Z" })).toBe(august);
+        // And back again.
+        await store.putArticle("nisan", makeArticle("a", { published_at: inJune(30), updated_at: LATER(2) }), at(8));
+        expect(await fp()).not.toBe(june2);
+        expect(await fp("nisan", JULY)).not.toBe(july2);
+        // A wider range holding both months sees every one of these writes too.
+        const wide = { from: JUNE.from, to: JULY.to };
+        const w = await fp("nisan", wide);
+        await store.putArticle("nisan", makeArticle("a", { published_at: inJuly(9), updated_at: LATER(3) }), at(9));
+        expect(await fp("nisan", wide)).not.toBe(w);
+      });
+
+      it("starts over with the site: a deleted site's articles are gone from it", async () => {
+        await siteWith("nisan", [makeArticle("a", { published_at: inJune(5) })]);
+        const empty = await fp("nisan", JULY);
+        expect(await fp()).not.toBe(empty);
+        await store.deleteSite("nisan");
+        expect(await fp()).toBe(empty);
+      });
+    });
+
+    describe("tombstones", () => {
+      const SINCE = "2000-01-01T00:00:00Z";
+
+      async function tombstones(slug = "nisan", since = SINCE, limit = 100): Promise<Tombstone[]> {
+        return store.listTombstones(slug, { since, limit });
+      }
+
+      it("are left by a delete, with the article's published_at and the time of deletion", async () => {
+        await siteWith("nisan", [makeArticle("a", { published_at: at(-60) }), makeArticle("b")]);
+        expect(await tombstones()).toStrictEqual([]);
+        expect(await store.deleteArticle("nisan", "a", at(30))).toBe(true);
+        expect(await tombstones()).toStrictEqual([{ id: "a", published_at: at(-60), deleted_at: at(30) }]);
+        // A tombstone is not an article.
+        expect(await store.getArticle("nisan", "a")).toBeUndefined();
+        expect(await ids(store, "nisan")).toStrictEqual(["b"]);
+        // Deleting an unknown id leaves none.
+        expect(await store.deleteArticle("nisan", "nope", at(31))).toBe(false);
+        expect(await store.deleteArticle("nisan", "a", at(32))).toBe(false);
+        expect(await tombstones()).toStrictEqual([{ id: "a", published_at: at(-60), deleted_at: at(30) }]);
+      });
+
+      it("keep the published_at the article had when it was deleted", async () => {
+        await siteWith("nisan", [makeArticle("a", { published_at: at(1) })]);
+        await store.putArticle("nisan", makeArticle("a", { published_at: at(2, 250), updated_at: at(3) }), at(3));
+        await store.deleteArticle("nisan", "a", at(4));
+        expect(await tombstones()).toStrictEqual([{ id: "a", published_at: at(2, 250), deleted_at: at(4) }]);
+      });
+
+      it("are removed when the id is published again, and renewed by a second delete", async () => {
+        await siteWith("nisan", [makeArticle("a"), makeArticle("b")]);
+        await store.deleteArticle("nisan", "a", at(10));
+        await store.deleteArticle("nisan", "b", at(11));
+        const again = makeArticle("a", { published_at: at(5), title: "again" });
+        expect((await store.putArticle("nisan", again, at(12))).outcome).toBe("created");
+        expect(await tombstones()).toStrictEqual([{ id: "b", published_at: T0, deleted_at: at(11) }]);
+        // Updating it does not bring the tombstone back.
+        expect((await store.putArticle("nisan", makeArticle("a", { published_at: at(5), title: "edited", updated_at: at(13) }), at(13))).outcome).toBe(
+          "updated",
+        );
+        expect((await tombstones()).map((t) => t.id)).toStrictEqual(["b"]);
+        expect(await store.deleteArticle("nisan", "a", at(20))).toBe(true);
+        expect(await tombstones()).toStrictEqual([
+          { id: "a", published_at: at(5), deleted_at: at(20) },
+          { id: "b", published_at: T0, deleted_at: at(11) },
+        ]);
+      });
+
+      it("are listed most recent deletion first, ties by id descending (code units), deleted_at compared as instants", async () => {
+        const idsInOrder = ["a", "B", "b", "a-1", "10", "9"];
+        await siteWith("nisan", [...idsInOrder, "early", "ms", "late"].map((id) => makeArticle(id)));
+        for (const id of idsInOrder) await store.deleteArticle("nisan", id, at(5));
+        await store.deleteArticle("nisan", "early", at(1));
+        // "…:00.500Z" sorts before "…:00Z" as a string, but is the later instant.
+        await store.deleteArticle("nisan", "ms", at(5, 500));
+        await store.deleteArticle("nisan", "late", at(9));
+        const listed = await tombstones();
+        expect(listed.map((t) => t.id)).toStrictEqual(["late", "ms", "b", "a-1", "a", "B", "9", "10", "early"]);
+        expect(listed.find((t) => t.id === "ms")).toStrictEqual({ id: "ms", published_at: T0, deleted_at: at(5, 500) });
+      });
+
+      it("take since (inclusive, as an instant) and limit", async () => {
+        await siteWith("nisan", ["a", "b", "c", "d"].map((id) => makeArticle(id)));
+        await store.deleteArticle("nisan", "a", at(1));
+        await store.deleteArticle("nisan", "b", at(2));
+        await store.deleteArticle("nisan", "c", at(3));
+        await store.deleteArticle("nisan", "d", at(3, 1));
+        expect((await tombstones("nisan", at(2))).map((t) => t.id)).toStrictEqual(["d", "c", "b"]);
+        expect((await tombstones("nisan", at(2, 1))).map((t) => t.id)).toStrictEqual(["d", "c"]);
+        expect((await tombstones("nisan", at(3, 2))).map((t) => t.id)).toStrictEqual([]);
+        expect((await tombstones("nisan", SINCE, 2)).map((t) => t.id)).toStrictEqual(["d", "c"]);
+        expect((await tombstones("nisan", at(1), 1)).map((t) => t.id)).toStrictEqual(["d"]);
+        // The same instant with an offset.
+        const offset = new Date(Date.parse(at(2))).toISOString().replace("Z", "+00:00");
+        expect((await tombstones("nisan", offset)).map((t) => t.id)).toStrictEqual(["d", "c", "b"]);
+      });
+
+      it("are pruned when deleted before the limit, on every site; the limit itself is kept", async () => {
+        await siteWith("one", ["a", "b", "c"].map((id) => makeArticle(id)));
+        await siteWith("two", ["a", "b"].map((id) => makeArticle(id)));
+        await store.deleteArticle("one", "a", at(1));
+        await store.deleteArticle("one", "b", at(50));
+        await store.deleteArticle("one", "c", at(100));
+        await store.deleteArticle("two", "a", at(2));
+        await store.deleteArticle("two", "b", at(50, -1));
+        expect(await store.pruneTombstones(at(50))).toBe(3);
+        expect(await store.pruneTombstones(at(50))).toBe(0);
+        expect((await tombstones("one")).map((t) => t.id)).toStrictEqual(["c", "b"]);
+        expect(await tombstones("two")).toStrictEqual([]);
+        expect(await store.pruneTombstones(at(1000))).toBe(2);
+        expect(await tombstones("one")).toStrictEqual([]);
+      });
+
+      it("go with their site, and are kept apart between sites", async () => {
+        await siteWith("one", [makeArticle("same"), makeArticle("x")]);
+        await siteWith("two", [makeArticle("same")]);
+        await store.deleteArticle("one", "same", at(1));
+        expect(await tombstones("two")).toStrictEqual([]);
+        expect(await tombstones("ghost")).toStrictEqual([]);
+        // A delete or a create of the same id on another site leaves this one's alone.
+        await store.deleteArticle("two", "same", at(2));
+        expect((await store.putArticle("two", makeArticle("same"), at(3))).outcome).toBe("created");
+        expect(await tombstones("one")).toStrictEqual([{ id: "same", published_at: T0, deleted_at: at(1) }]);
+        expect(await tombstones("two")).toStrictEqual([]);
+
+        await store.deleteArticle("one", "x", at(4));
+        expect(await store.deleteSite("one")).toBe(true);
+        await siteWith("one");
+        expect(await tombstones("one")).toStrictEqual([]);
+        await store.deleteArticle("two", "same", at(5));
+        expect(await tombstones("two")).toStrictEqual([{ id: "same", published_at: T0, deleted_at: at(5) }]);
+        // What was deleted with its site is not pruned again.
+        expect(await store.pruneTombstones(at(1000))).toBe(1);
+      });
+
+      it("are copies", async () => {
+        await siteWith("nisan", [makeArticle("a")]);
+        await store.deleteArticle("nisan", "a", at(1));
+        const [t] = await tombstones();
+        if (t) t.id = "mutated";
+        expect(await tombstones()).toStrictEqual([{ id: "a", published_at: T0, deleted_at: at(1) }]);
+      });
+    });
+
+    describe("concurrent writes", () => {
+      // Started together: on engines that interleave (SQL engines read, then write one guarded
+      // batch), these race for real; the outcomes must still be those of some serial order.
+
+      it("two creates of one new id: one is created, the newest updated_at wins", async () => {
+        await siteWith("nisan");
+        const v = (await store.getSiteVersion("nisan"))?.version ?? 0;
+        // Different terms and times, so that only the guard (not a colliding index row) can tell.
+        const older = makeArticle("a", { title: "older", updated_at: at(1), categories: ["قديم"], tags: [], authors: [] });
+        const newer = makeArticle("a", { title: "newer", published_at: at(-5), updated_at: at(2), categories: ["جديد"] });
+        const [r1, r2] = await Promise.all([store.putArticle("nisan", older, at(10)), store.putArticle("nisan", newer, at(10))]);
+        const outcomes = [r1.outcome, r2.outcome];
+        // older first: [created, updated]; newer first: [stale, created] (stale answers the stored one).
+        expect([["created", "updated"], ["stale", "created"]]).toContainEqual(outcomes);
+        if (r1.outcome === "stale") expect(r1.article).toStrictEqual(newer);
+        expect(await store.getArticle("nisan", "a")).toStrictEqual(newer);
+        const writes = outcomes.filter((o) => o === "created" || o === "updated").length;
+        expect((await store.getSiteVersion("nisan"))?.version).toBe(v + writes);
+        expect(await ids(store, "nisan", { kind: "category", name: "جديد" })).toStrictEqual(["a"]);
+        expect(await ids(store, "nisan", { kind: "category", name: "قديم" })).toStrictEqual([]);
+      });
+
+      it("the same article sent twice at once: created once, then unchanged", async () => {
+        await siteWith("nisan");
+        const v = (await store.getSiteVersion("nisan"))?.version ?? 0;
+        const results = await Promise.all([1, 2, 3].map(() => store.putArticle("nisan", makeArticle("a"), at(10))));
+        expect(results.map((r) => r.outcome).sort()).toStrictEqual(["created", "unchanged", "unchanged"]);
+        expect((await store.getSiteVersion("nisan"))?.version).toBe(v + 1);
+      });
+
+      it("many creates on one site: every one applied, each its own version", async () => {
+        await siteWith("nisan");
+        const v = (await store.getSiteVersion("nisan"))?.version ?? 0;
+        const range = { from: "2024-01-01T00:00:00Z", to: "2025-01-01T00:00:00Z" };
+        const empty = await store.rangeFingerprint("nisan", range);
+        const articles = Array.from({ length: 12 }, (_, i) => makeArticle(`n${String(i).padStart(2, "0")}`, { published_at: at(i) }));
+        const results = await Promise.all(articles.map((a) => store.putArticle("nisan", a, at(100))));
+        expect(results.map((r) => r.outcome)).toStrictEqual(articles.map(() => "created"));
+        expect((await store.getSiteVersion("nisan"))?.version).toBe(v + articles.length);
+        expect(await ids(store, "nisan")).toStrictEqual(feedOrder(articles));
+        expect(await ids(store, "nisan", { kind: "tag", name: "روسيا" })).toStrictEqual(feedOrder(articles));
+        const after = await store.rangeFingerprint("nisan", range);
+        expect(after).not.toBe(empty);
+        // Deleting them all at once, too.
+        const deleted = await Promise.all(articles.map((a) => store.deleteArticle("nisan", a.id, at(200))));
+        expect(deleted).toStrictEqual(articles.map(() => true));
+        expect(await ids(store, "nisan")).toStrictEqual([]);
+        expect((await store.listTombstones("nisan", { since: at(0), limit: 100 })).length).toBe(articles.length);
+        expect((await store.getSiteVersion("nisan"))?.version).toBe(v + 2 * articles.length);
+      });
+
+      it("a delete and an update at once: either order, never half of each", async () => {
+        await siteWith("nisan", [makeArticle("a")]);
+        const newer = makeArticle("a", { title: "newer", updated_at: at(5), categories: ["جديد"] });
+        const [put, deleted] = await Promise.all([store.putArticle("nisan", newer, at(6)), store.deleteArticle("nisan", "a", at(6))]);
+        expect(deleted).toBe(true);
+        const tombs = await store.listTombstones("nisan", { since: T0, limit: 10 });
+        if (put.outcome === "updated") {
+          // Update, then delete: gone, with a tombstone.
+          expect(await store.getArticle("nisan", "a")).toBeUndefined();
+          expect(tombs.map((t) => t.id)).toStrictEqual(["a"]);
+          expect(await ids(store, "nisan", { kind: "category", name: "جديد" })).toStrictEqual([]);
+        } else {
+          // Delete, then a create: there, without a tombstone.
+          expect(put.outcome).toBe("created");
+          expect(await store.getArticle("nisan", "a")).toStrictEqual(newer);
+          expect(tombs).toStrictEqual([]);
+          expect(await ids(store, "nisan", { kind: "category", name: "جديد" })).toStrictEqual(["a"]);
+        }
+        expect(await ids(store, "nisan", { kind: "category", name: "سياسة" })).toStrictEqual([]);
+      });
+
+      it("two deletes of one article: one deletes it", async () => {
+        await siteWith("nisan", [makeArticle("a")]);
+        const v = (await store.getSiteVersion("nisan"))?.version ?? 0;
+        const results = await Promise.all([store.deleteArticle("nisan", "a", at(1)), store.deleteArticle("nisan", "a", at(1))]);
+        expect(results.sort()).toStrictEqual([false, true]);
+        expect((await store.getSiteVersion("nisan"))?.version).toBe(v + 1);
+      });
+
+      it("claims of one webhook id at once: exactly one is claimed", async () => {
+        await siteWith("nisan");
+        const claims = await Promise.all([1, 2, 3, 4].map((n) => store.claimWebhook("nisan", "msg", `h${n}`, at(1), 60_000)));
+        expect(claims.filter((c) => c.state === "claimed")).toHaveLength(1);
+        const winner = claims.findIndex((c) => c.state === "claimed") + 1;
+        for (const c of claims) if (c.state !== "claimed") expect(c).toStrictEqual({ state: "in_flight", body_hash: `h${winner}` });
       });
     });
 
