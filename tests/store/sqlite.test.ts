@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrations } from "../../src/store/migrations.ts";
-import { createSqliteStore, FEED_SQL } from "../../src/store/sqlite.ts";
+import { createSqliteStore, FEED_SQL, SQL } from "../../src/store/sqlite.ts";
 import { StoreUnavailableError, type Store } from "../../src/store/port.ts";
 import { makeArticle, makeRecord, storeContract } from "./contract.ts";
 
@@ -206,6 +206,64 @@ describe("sqlite store", () => {
           ]);
         }
       });
+
+      it(`archive pages (notBefore) seek between both ends of the range${analyzed ? " after ANALYZE" : ""}`, async () => {
+        const db = await seeded();
+        if (analyzed) db.exec("ANALYZE");
+        // published_ms >= ? is the lower end of the same seek (shown as ">"), so a page stops at the
+        // start of the month instead of walking every older article.
+        const first = plan(db, FEED_SQL.allSince, ["nisan", 1704067200000, 11]);
+        expectSeekOnly(first);
+        expect(first).toEqual([expect.stringMatching(/^SEARCH articles USING (COVERING )?INDEX articles_feed \(site=\? AND published_ms>\?\)/)]);
+        const later = plan(db, FEED_SQL.allSinceBefore, ["nisan", 1704067200000, 1704070000000, "a9", 11]);
+        expectSeekOnly(later);
+        expect(later).toEqual([
+          expect.stringMatching(
+            /^SEARCH articles USING (COVERING )?INDEX articles_feed \(site=\? AND published_ms>\? AND \(published_ms,id\)<\(\?,\?\)\)/,
+          ),
+        ]);
+        for (const [kind, name] of [["category", "c1"], ["tag", "all"], ["author", "w3"]] as const) {
+          const term = plan(db, FEED_SQL.termSince, ["nisan", kind, name, 1704067200000, 11]);
+          expectSeekOnly(term);
+          expect(term).toEqual([
+            expect.stringMatching(/^SEARCH t USING PRIMARY KEY \(site=\? AND kind=\? AND name=\? AND published_ms>\?\)/),
+            expect.stringMatching(/^SEARCH a USING PRIMARY KEY \(site=\? AND id=\?\)/),
+          ]);
+          const termLater = plan(db, FEED_SQL.termSinceBefore, ["nisan", kind, name, 1704067200000, 1704070000000, "a9", 11]);
+          expectSeekOnly(termLater);
+          expect(termLater).toEqual([
+            expect.stringMatching(
+              /^SEARCH t USING PRIMARY KEY \(site=\? AND kind=\? AND name=\? AND published_ms>\? AND \(published_ms,id\)<\(\?,\?\)\)/,
+            ),
+            expect.stringMatching(/^SEARCH a USING PRIMARY KEY \(site=\? AND id=\?\)/),
+          ]);
+        }
+      });
+
+      it(`range fingerprints are answered from the timeline index alone${analyzed ? " after ANALYZE" : ""}`, async () => {
+        const db = await seeded();
+        if (analyzed) db.exec("ANALYZE");
+        const details = plan(db, SQL.rangeFingerprint, ["nisan", 1704067200000, 1704070000000]);
+        expectSeekOnly(details);
+        // COVERING: count, max(rev) and sum(rev) come from the index entries; no article is read.
+        expect(details).toEqual([
+          expect.stringMatching(/^SEARCH articles USING COVERING INDEX articles_feed \(site=\? AND published_ms>\? AND published_ms<\?\)$/),
+        ]);
+      });
+
+      it(`tombstones are listed through their index, newest first, and pruned by age${analyzed ? " after ANALYZE" : ""}`, async () => {
+        const db = await seeded();
+        const store = open[0]!;
+        for (let i = 0; i < 40; i++) {
+          await store.deleteArticle("nisan", `a${i * 5 + 1}`, new Date(Date.UTC(2024, 6, 1) + i * 1000).toISOString());
+        }
+        if (analyzed) db.exec("ANALYZE");
+        const details = plan(db, SQL.listTombstones, ["nisan", 1719792000000, 10]);
+        expectSeekOnly(details);
+        expect(details).toEqual([expect.stringMatching(/^SEARCH tombstones USING INDEX tombstones_recent \(site=\? AND deleted_ms>\?\)$/)]);
+        const prune = plan(db, SQL.pruneTombstones, [1719792000000]);
+        expect(prune).toEqual([expect.stringMatching(/^SEARCH tombstones USING (COVERING )?INDEX tombstones_age \(deleted_ms<\?\)$/)]);
+      });
     }
 
     it("the seeded feeds page correctly through those plans", async () => {
@@ -276,6 +334,80 @@ BEGIN SELECT RAISE(ABORT, 'trap sprung'); END`);
       expect(await ids("category", "رياضة")).toEqual([]);
       expect(await ids("tag", "new")).toEqual([]);
     });
+  });
+
+  it("upgrades a version-1 database: existing articles take the site's version as their revision", async () => {
+    // Today's code cannot write to a version-1 schema: the rows are written as version 1 did.
+    await createSqliteStore({ path, migrations: migrations.filter((m) => m.version === 1) }).close();
+    const before = rawDb();
+    expect(before.prepare("SELECT name FROM sqlite_master WHERE name = 'tombstones'").get()).toBeUndefined();
+    const site = before.prepare("INSERT INTO sites (slug, data, version, modified_at, credentials) VALUES (?, ?, ?, ?, '[]')");
+    site.run("nisan", JSON.stringify(makeRecord("nisan").site), 3, "2024-06-19T12:01:00Z");
+    site.run("other", JSON.stringify(makeRecord("other").site), 2, "2024-06-19T12:02:00Z");
+    const article = before.prepare("INSERT INTO articles (site, id, published_ms, updated_ms, data) VALUES (?, ?, ?, ?, ?)");
+    for (const [slug, id, published] of [["nisan", "a", "2024-06-02T00:00:00Z"], ["nisan", "b", "2024-06-03T00:00:00Z"], ["other", "a", "2024-06-02T00:00:00Z"]] as const) {
+      const ms = Date.parse(published);
+      article.run(slug, id, ms, ms, JSON.stringify(makeArticle(id, { published_at: published })));
+    }
+    before.close();
+
+    const store = openStore();
+    const db = rawDb();
+    expect(db.prepare("SELECT site, id, rev FROM articles ORDER BY site, id").all()).toEqual([
+      { site: "nisan", id: "a", rev: 3 },
+      { site: "nisan", id: "b", rev: 3 },
+      { site: "other", id: "a", rev: 2 },
+    ]);
+    const june = { from: "2024-06-01T00:00:00Z", to: "2024-07-01T00:00:00Z" };
+    expect(await store.rangeFingerprint("nisan", june)).toBe("2:3:6");
+    // From here on, every write is a new revision.
+    const edited = makeArticle("a", { published_at: "2024-06-02T00:00:00Z", title: "edited" });
+    expect((await store.putArticle("nisan", edited, "2024-06-19T13:00:00Z")).outcome).toBe("updated");
+    expect(await store.rangeFingerprint("nisan", june)).toBe("2:4:7");
+    expect(await store.deleteArticle("nisan", "b", "2024-06-19T13:01:00Z")).toBe(true);
+    expect(await store.listTombstones("nisan", { since: "2024-06-19T00:00:00Z", limit: 10 })).toEqual([
+      { id: "b", published_at: "2024-06-03T00:00:00Z", deleted_at: "2024-06-19T13:01:00Z" },
+    ]);
+    expect(await store.rangeFingerprint("nisan", june)).toBe("1:4:4");
+    const versions = (db.prepare("SELECT version FROM schema_migrations ORDER BY version").all() as Row[]).map((r) => r.version);
+    expect(versions).toEqual(migrations.map((m) => m.version));
+  });
+
+  it("a delete that fails half-way leaves the article, its terms, the version and no tombstone", async () => {
+    const store = openStore();
+    await store.createSite(makeRecord("nisan"));
+    await store.putArticle("nisan", makeArticle("a", { categories: ["سياسة"] }), "2024-06-19T12:00:00Z");
+    const trap = rawDb();
+    // Fires on the last statement of the delete, after the tombstone was written and the terms removed.
+    trap.exec(`CREATE TRIGGER trap BEFORE DELETE ON articles BEGIN SELECT RAISE(ABORT, 'trap sprung'); END`);
+    const before = await store.getSiteVersion("nisan");
+    await expect(store.deleteArticle("nisan", "a", "2024-06-19T13:00:00Z")).rejects.toThrow(/trap sprung/);
+    expect(await store.getArticle("nisan", "a")).toStrictEqual(makeArticle("a", { categories: ["سياسة"] }));
+    expect(await store.getSiteVersion("nisan")).toEqual(before);
+    expect((await store.listArticles("nisan", { filter: { kind: "category", name: "سياسة" }, limit: 10 })).items).toHaveLength(1);
+    expect(await store.listTombstones("nisan", { since: "2000-01-01T00:00:00Z", limit: 10 })).toEqual([]);
+    trap.exec("DROP TRIGGER trap");
+    expect(await store.deleteArticle("nisan", "a", "2024-06-19T13:00:00Z")).toBe(true);
+  });
+
+  it("a write from another connection between a put's read and its batch makes the put decide again", async () => {
+    // Two stores on one file, like two processes. Started together, both read "absent" before
+    // either writes; the second batch's guard fails, and its put is decided again: an update.
+    const one = openStore();
+    const two = openStore();
+    await one.createSite(makeRecord("nisan"));
+    const older = makeArticle("a", { title: "older", updated_at: "2024-06-19T12:00:00Z", categories: ["قديم"] });
+    const newer = makeArticle("a", { title: "newer", updated_at: "2024-06-19T12:05:00Z", categories: ["جديد"] });
+    const results = await Promise.all([
+      one.putArticle("nisan", older, "2024-06-19T12:10:00Z"),
+      two.putArticle("nisan", newer, "2024-06-19T12:11:00Z"),
+    ]);
+    expect(results.map((r) => r.outcome)).toEqual(["created", "updated"]);
+    expect(await two.getArticle("nisan", "a")).toStrictEqual(newer);
+    const db = rawDb();
+    expect(db.prepare("SELECT name FROM article_terms WHERE kind = 'category'").all()).toEqual([{ name: "جديد" }]);
+    expect(db.prepare("SELECT rev FROM articles").get()).toEqual({ rev: 3 });
+    expect(await one.getSiteVersion("nisan")).toEqual({ version: 3, modified_at: "2024-06-19T12:11:00Z" });
   });
 
   it("has foreign keys that hold after deletes and refuse orphans", async () => {
