@@ -5,6 +5,7 @@
 
 import type { D1Database, KVNamespace } from "@cloudflare/workers-types";
 import type { Context, ExecutionContext, Hono } from "hono";
+import { chooseEncoding } from "../core/caching.ts";
 import type { AppConfig, AppDeps, Compressor } from "../http/deps.ts";
 import { problemResponse } from "../http/problem.ts";
 import { createEdgeFeedCache } from "../store/cache/edge.ts";
@@ -58,7 +59,7 @@ export function readWorkerConfig(env: WorkerEnv): AppConfig {
 
 /**
  * gzip only: workerd's CompressionStream has no brotli (that needs node:zlib, i.e. nodejs_compat).
- * Clients that accept only br get identity bytes.
+ * Clients that accept br but not gzip are served br by workerd itself (see sendEncoded).
  */
 export const WORKER_CODINGS: AppDeps["codings"] = ["gzip"];
 
@@ -121,13 +122,48 @@ interface EncodedResponseInit extends ResponseInit {
 }
 
 /**
- * By default workerd compresses a body itself when Content-Encoding is set. The app's bodies are
- * already gzip (cached that way), so they are sent as they are.
+ * The app's answer as workerd should send it:
+ * - a body the app encoded (gzip, cached that way) goes out as it is: by default workerd would
+ *   compress a body again when Content-Encoding is set;
+ * - a negotiated body (Vary: Accept-Encoding) that the app left as identity because the client
+ *   accepts br but not gzip is marked br, and workerd compresses it while sending (workerd has
+ *   brotli for responses, but not in CompressionStream). So br-only clients get br, as from Node.
  */
-export function sendEncoded(response: Response): Response {
-  if (!response.headers.has("content-encoding")) return response;
-  const init: EncodedResponseInit = { status: response.status, statusText: response.statusText, headers: response.headers, encodeBody: "manual" };
-  return new Response(response.body, init);
+export function sendEncoded(request: Request, response: Response): Response {
+  if (response.headers.has("content-encoding")) {
+    const init: EncodedResponseInit = { status: response.status, statusText: response.statusText, headers: response.headers, encodeBody: "manual" };
+    return new Response(response.body, init);
+  }
+  const negotiated = (response.headers.get("vary") ?? "").toLowerCase().includes("accept-encoding");
+  if (response.status !== 200 || response.body === null || !negotiated) return response;
+  if (chooseEncoding(request.headers.get("accept-encoding") ?? undefined, ["br"]) !== "br") return response;
+  const headers = new Headers(response.headers);
+  headers.set("content-encoding", "br");
+  headers.delete("content-length");
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** The part of workerd's `request.cf` read here. */
+interface IncomingCf {
+  /** The client's own Accept-Encoding, kept when Cloudflare replaced the header ("" when there was none). */
+  clientAcceptEncoding?: string;
+}
+
+/**
+ * Cloudflare hands every Worker `Accept-Encoding: br, gzip`, whatever the client sent, and keeps
+ * the client's header in `request.cf.clientAcceptEncoding`. The app negotiates on the client's
+ * header: so a client that accepts only identity gets identity bytes (Cloudflare does not decode
+ * application/atom+xml or application/feed+json for it), and one that accepts gzip gets the cached
+ * gzip bytes, passed through untouched.
+ */
+export function withClientAcceptEncoding(request: Request): Request {
+  const original = (request as Request & { cf?: IncomingCf }).cf?.clientAcceptEncoding;
+  if (original === undefined || (request.method !== "GET" && request.method !== "HEAD")) return request;
+  if ((request.headers.get("accept-encoding") ?? "") === original) return request;
+  const headers = new Headers(request.headers);
+  if (original === "") headers.delete("accept-encoding");
+  else headers.set("accept-encoding", original);
+  return new Request(request, { headers });
 }
 
 export interface WorkerHandler {
@@ -152,7 +188,8 @@ export function serveWorker(build: (env: WorkerEnv) => Hono): WorkerHandler {
         workerLog({ event: "config.error", message: error.message });
         return problemResponse(500, `The Worker is not configured: ${error.message}`);
       }
-      return sendEncoded(await app.fetch(request, env, ctx));
+      const negotiable = withClientAcceptEncoding(request);
+      return sendEncoded(negotiable, await app.fetch(negotiable, env, ctx));
     },
   };
 }
