@@ -80,15 +80,17 @@ function checkLength(text: string, at: string, rule: TextRule, p: Problems): str
   return text;
 }
 
-// Control characters, white space and the characters a URL never carries raw.
-const URL_FORBIDDEN = /[\u0000-\u0020\u007F-\u009F\s"<>\\^`{|}]/u;
+// Control characters, white space, the characters a URL never carries raw, and lone surrogates
+// (the URL parser would silently turn them into an encoded U+FFFD; with the u flag, the class
+// matches only unpaired surrogates).
+const URL_FORBIDDEN = /[\u0000-\u0020\u007F-\u009F\s"<>\\^`{|}\uD800-\uDFFF]/u;
 
 /** Absolute http(s) URL without credentials; returned in the WHATWG serialisation. */
 export function httpUrl(value: unknown, at: string, required: boolean, p: Problems): string | undefined {
   if (value === undefined) return required ? p.add(at, "is required") : undefined;
   if (typeof value !== "string") return p.add(at, "must be a string");
   if (value.length > 2048) return p.add(at, "must be at most 2048 characters");
-  if (URL_FORBIDDEN.test(value)) return p.add(at, "must not contain spaces or control characters");
+  if (URL_FORBIDDEN.test(value)) return p.add(at, "must not contain spaces, control characters or lone surrogates");
   let url: URL;
   try {
     url = new URL(value);
