@@ -1,9 +1,9 @@
 // Atom 1.0 (RFC 4287). Pure string building.
 
-import type { Article, FeedDocument, Site } from "../model.ts";
+import type { Article, FeedDocument } from "../model.ts";
 import { feedId, itemId } from "../ids.ts";
 import { escapeXml } from "../text.ts";
-import { FH_NS, GENERATOR, historyLinks, itemTerms, rfc3339, sameLanguage } from "./common.ts";
+import { FH_NS, GENERATOR, assemble, historyLinks, itemTerms, rfc3339, sameLanguage, type FeedFrame, type ItemSite } from "./common.ts";
 
 const TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0";
 import { directedHtml } from "./direction.ts";
@@ -21,6 +21,11 @@ function link(attrs: ReadonlyArray<readonly [string, string | undefined]>): stri
 }
 
 export function renderAtom(doc: FeedDocument): string {
+  return assemble(atomFrame(doc), doc.items.map((a) => atomEntry(doc.site, a)));
+}
+
+/** The feed around its entries: everything but the `<entry>`s, tombstones included (see FeedFrame). */
+export function atomFrame(doc: FeedDocument): FeedFrame {
   const { site } = doc;
   const out: string[] = [
     '<?xml version="1.0" encoding="utf-8"?>',
@@ -44,15 +49,20 @@ export function renderAtom(doc: FeedDocument): string {
   if (site.icon !== undefined) out.push(el("icon", site.icon));
   if (site.copyright !== undefined) out.push(`<rights type="text">${escapeXml(site.copyright)}</rights>`);
   out.push(el("generator", GENERATOR));
-  for (const article of doc.items) out.push(renderEntry(site, article));
+  const tail: string[] = [];
   for (const gone of doc.tombstones) {
-    out.push(`<at:deleted-entry ref="${escapeXml(itemId(site, gone.id))}" when="${escapeXml(rfc3339(gone.deleted_at))}"/>`);
+    tail.push(`<at:deleted-entry ref="${escapeXml(itemId(site, gone.id))}" when="${escapeXml(rfc3339(gone.deleted_at))}"/>`);
   }
-  out.push("</feed>", "");
-  return out.join("\n");
+  tail.push("</feed>", "");
+  return { head: `${out.join("\n")}\n`, separator: "", tail: tail.join("\n") };
 }
 
-function renderEntry(site: Site, a: Article): string {
+/** One `<entry>` and its line break: the fragment an Atom document is assembled from. */
+export function atomEntry(site: ItemSite, a: Article): string {
+  return `${renderEntry(site, a)}\n`;
+}
+
+function renderEntry(site: ItemSite, a: Article): string {
   const lang = sameLanguage(a.language, site.language) ? "" : ` xml:lang="${escapeXml(a.language)}"`;
   const out: string[] = [
     `<entry${lang}>`,

@@ -1,10 +1,34 @@
 // Small pure helpers shared by the three renderers.
 
-import type { Article, FeedDocument } from "../model.ts";
+import type { Article, FeedDocument, Site } from "../model.ts";
 import { formatRfc3339, formatRfc822, toMs } from "../dates.ts";
 import { collapseWhitespace } from "../text.ts";
 
 export const GENERATOR = "Nashir";
+
+/**
+ * The site settings an item's bytes depend on, and nothing else: the tag: id (slug, home page
+ * host, creation day) and the feed language (an item in another language is marked). Item
+ * fragments take only these, so a fragment cached under them (fragmentScope) cannot go stale
+ * through any other setting.
+ */
+export type ItemSite = Pick<Site, "slug" | "home_page_url" | "created_at" | "language">;
+
+/**
+ * A document around its items: `head`, the item fragments joined by `separator`, then `tail`.
+ * Each format's renderer is exactly this assembly of its frame and its item fragments, so a feed
+ * assembled from cached fragments is byte for byte the feed rendered in one go.
+ */
+export interface FeedFrame {
+  head: string;
+  separator: string;
+  tail: string;
+}
+
+/** The document as one string: the frame around the rendered items. */
+export function assemble(frame: FeedFrame, items: readonly string[]): string {
+  return frame.head + items.join(frame.separator) + frame.tail;
+}
 
 /** RFC 5005 feed history namespace. */
 export const FH_NS = "http://purl.org/syndication/history/1.0";

@@ -1,9 +1,9 @@
 // JSON Feed 1.1 (https://jsonfeed.org/version/1.1). Absent fields are omitted, never null.
 
-import type { Article, Attachment, FeedDocument, Person, Site } from "../model.ts";
+import type { Article, Attachment, FeedDocument, Person } from "../model.ts";
 import { itemId } from "../ids.ts";
 import { jsonText } from "../text.ts";
-import { historyLinks, itemTerms, rfc3339 } from "./common.ts";
+import { assemble, historyLinks, itemTerms, rfc3339, type FeedFrame, type ItemSite } from "./common.ts";
 import { directedHtml } from "./direction.ts";
 
 export const JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1";
@@ -65,7 +65,7 @@ function attachment(att: Attachment): JsonAttachment {
   };
 }
 
-function item(site: Site, a: Article): JsonItem {
+function item(site: ItemSite, a: Article): JsonItem {
   // JSON Feed requires content_html or content_text: a summary-only article shows its summary.
   const text = a.content_text ?? (a.content_html === undefined ? (a.summary ?? "") : undefined);
   const tags = itemTerms(a);
@@ -95,6 +95,14 @@ function historyObject(doc: FeedDocument): Record<string, string | boolean> {
 }
 
 export function renderJsonFeed(doc: FeedDocument): string {
+  return assemble(jsonFrame(doc), doc.items.map((a) => jsonItem(doc.site, a)));
+}
+
+/**
+ * The feed object around its items. `items` is its last key, so the document is the feed
+ * serialised with no items, opened at `"items":[`, the items joined by commas, and `]}`.
+ */
+export function jsonFrame(doc: FeedDocument): FeedFrame {
   const { site } = doc;
   const feed: JsonFeed = {
     version: JSON_FEED_VERSION,
@@ -109,7 +117,19 @@ export function renderJsonFeed(doc: FeedDocument): string {
     // JSON Feed has no archive links; RFC 5005's are carried as an extension (keys with "_").
     ...(historyLinks(doc).length > 0 && { _rfc5005: historyObject(doc) }),
     ...(site.websub_hubs.length > 0 && { hubs: site.websub_hubs.map((url) => ({ type: "WebSub", url })) }),
-    items: doc.items.map((a) => item(site, a)),
+    items: [],
   };
-  return jsonText(feed);
+  const empty = jsonText(feed);
+  const close = "]}";
+  if (!empty.endsWith(`"items":[${close}`)) throw new Error("JSON Feed frame: items must be the last key");
+  return { head: empty.slice(0, -close.length), separator: ",", tail: close };
+}
+
+/**
+ * One item as JSON text: the fragment a JSON Feed document is assembled from. jsonText's escapes
+ * (U+2028, U+2029) act on single characters inside strings, so escaping each item alone gives
+ * the same bytes as escaping the whole document.
+ */
+export function jsonItem(site: ItemSite, a: Article): string {
+  return jsonText(item(site, a));
 }

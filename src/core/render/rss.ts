@@ -1,9 +1,9 @@
 // RSS 2.0, with the atom, content, dc and media namespaces. Pure string building.
 
-import type { Article, FeedDocument, Site } from "../model.ts";
+import type { Article, FeedDocument } from "../model.ts";
 import { itemId } from "../ids.ts";
 import { escapeXml } from "../text.ts";
-import { FH_NS, GENERATOR, historyLinks, itemTerms, plainExcerpt, rfc822, sameLanguage } from "./common.ts";
+import { FH_NS, GENERATOR, assemble, historyLinks, itemTerms, plainExcerpt, rfc822, sameLanguage, type FeedFrame, type ItemSite } from "./common.ts";
 import { directedHtml } from "./direction.ts";
 
 const NAMESPACES =
@@ -26,6 +26,11 @@ function plainAsHtml(name: string, text: string): string {
 }
 
 export function renderRss(doc: FeedDocument): string {
+  return assemble(rssFrame(doc), doc.items.map((a) => rssItem(doc.site, a)));
+}
+
+/** The channel around the items: everything but the `<item>`s (see FeedFrame). */
+export function rssFrame(doc: FeedDocument): FeedFrame {
   const { site } = doc;
   const out: string[] = [
     '<?xml version="1.0" encoding="utf-8"?>',
@@ -52,12 +57,15 @@ export function renderRss(doc: FeedDocument): string {
     );
   }
   out.push(el("ttl", String(site.ttl_minutes)), el("lastBuildDate", rfc822(doc.updated)), el("generator", GENERATOR));
-  for (const article of doc.items) out.push(renderItem(site, article));
-  out.push("</channel>", "</rss>", "");
-  return out.join("\n");
+  return { head: `${out.join("\n")}\n`, separator: "", tail: "</channel>\n</rss>\n" };
 }
 
-function renderItem(site: Site, a: Article): string {
+/** One `<item>` and its line break: the fragment an RSS document is assembled from. */
+export function rssItem(site: ItemSite, a: Article): string {
+  return `${renderItem(site, a)}\n`;
+}
+
+function renderItem(site: ItemSite, a: Article): string {
   const out: string[] = [
     "<item>",
     el("title", a.title),
