@@ -4,7 +4,7 @@
 import type { Context } from "hono";
 import { sha256Hex } from "../core/auth.ts";
 import { formatRfc3339 } from "../core/dates.ts";
-import type { Store } from "../store/port.ts";
+import { StoreUnavailableError, type Store } from "../store/port.ts";
 import { Problem } from "./problem.ts";
 
 /** A handler's answer, in the form it is stored for replays. */
@@ -66,7 +66,14 @@ export function createReplayer(store: Store, clock: () => number): Replayer {
         await store.releaseWebhook(slug, webhookId).catch(() => undefined);
         throw error;
       }
-      await store.completeWebhook(slug, webhookId, reply, formatRfc3339(clock()));
+      try {
+        await store.completeWebhook(slug, webhookId, reply, formatRfc3339(clock()));
+      } catch (error) {
+        // The write is committed: answering 503 would report a failure for a request that wrote.
+        // The claim stays in flight, so a retry gets 409 until it is stale, then re-applies the
+        // same body (a no-op: same article, or an older updated_at that loses).
+        if (!(error instanceof StoreUnavailableError)) throw error;
+      }
       if (now - lastPrune > PRUNE_EVERY_MS) {
         lastPrune = now;
         await store.pruneWebhooks(formatRfc3339(now - REPLAY_KEEP_MS)).catch(() => undefined);
