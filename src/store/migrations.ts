@@ -1,7 +1,10 @@
-// The SQL schema as an ordered list of versioned migrations, shared by every SQL engine
-// (node:sqlite now, Cloudflare D1 later). Each `sql` is plain DDL: no BEGIN/COMMIT and no
-// PRAGMA, since D1 refuses both; the runner wraps pending migrations in its own transaction
-// and records each version in `schema_migrations`. Never edit a released migration: append.
+// The SQL schema as an ordered list of versioned migrations, shared by every SQL engine: the
+// SQLite store applies it at open; Cloudflare D1 gets it as migrations/NNNN_name.sql, which
+// scripts/write-d1-migrations.ts writes from this list for `wrangler d1 migrations apply` (run
+// it after adding a migration; a test fails while those files are stale). Each `sql` is plain
+// DDL: no BEGIN/COMMIT and no PRAGMA, since D1 refuses both; the runner wraps pending migrations
+// in its own transaction and records each version in `schema_migrations`. Never edit a
+// released migration: append.
 
 export interface Migration {
   /** Strictly increasing, starting at 1. */
