@@ -9,6 +9,7 @@ import { chooseEncoding } from "../core/caching.ts";
 import type { AppConfig, AppDeps, Compressor } from "../http/deps.ts";
 import { problemResponse } from "../http/problem.ts";
 import { createEdgeFeedCache } from "../store/cache/edge.ts";
+import { createMemoryFragmentCache } from "../store/cache/fragments.ts";
 import { createKvFeedCache } from "../store/cache/kv.ts";
 import type { FeedCache } from "../store/cache/port.ts";
 import { createTieredFeedCache } from "../store/cache/tiered.ts";
@@ -107,6 +108,8 @@ export function workerDeps(env: WorkerEnv, store: Store): AppDeps {
     config: readWorkerConfig(env),
     random: workerRandom,
     feedCache: workerFeedCache(env, workerLog),
+    // Item fragments for rebuilds, per isolate: a Worker has 128 MB, so a small share of it.
+    fragmentCache: createMemoryFragmentCache({ maxBytes: 16 * 1024 * 1024, maxEntries: 5_000 }),
     codings: WORKER_CODINGS,
     compress: workerCompress,
     clientId: workerClientId,
