@@ -275,9 +275,14 @@ describe("a feed GET while the store fails or stalls: the last good body, or 503
     expect((await publish(newArticle({ id: "a", categories: ["c"] }))).status).toBe(201);
   });
 
+  /** The site read is getSite or getSiteVersion (the read path may use either): both fail together. */
+  const injectAt = (target: "site reads" | "listArticles" | "*", fault: Parameters<FaultyStore["inject"]>[1]) => {
+    for (const method of target === "site reads" ? (["getSite", "getSiteVersion"] as const) : ([target] as const)) w.faults.inject(method, fault);
+  };
+
   for (const kind of ["fail", "stall"] as const) {
-    for (const method of ["getSite", "listArticles", "*"] as const) {
-      it(`${method} ${kind}s: every document served before is served again, byte for byte, with its headers`, async () => {
+    for (const method of ["site reads", "listArticles", "*"] as const) {
+      it(`${method}: ${kind}: every document served before is served again, byte for byte, with its headers`, async () => {
         const good = new Map<string, { body: string; headers: Headers }>();
         for (const path of FEEDS) {
           const res = await w.request(path);
@@ -285,8 +290,8 @@ describe("a feed GET while the store fails or stalls: the last good body, or 503
           good.set(path, { body: await res.text(), headers: res.headers });
         }
         // A publish moves the version on: the cached bodies are the *last good* ones, not current.
-        if (method !== "getSite") expect((await publish(newArticle({ id: "b", categories: ["c"] }))).status).toBe(201);
-        w.faults.inject(method, { kind });
+        if (method !== "site reads") expect((await publish(newArticle({ id: "b", categories: ["c"] }))).status).toBe(201);
+        injectAt(method, { kind });
         for (const path of FEEDS) {
           const res = await w.request(path);
           const last = good.get(path)!;
@@ -315,7 +320,7 @@ describe("a feed GET while the store fails or stalls: the last good body, or 503
         const fresh = await w.request("/nisan/feed.json");
         expect(fresh.status).toBe(200);
         const ids = ((await fresh.json()) as { items: { id: string }[] }).items.map((i) => i.id.split("/").pop());
-        expect(ids).toEqual(method === "getSite" ? ["a"] : ["b", "a"]);
+        expect(ids).toEqual(method === "site reads" ? ["a"] : ["b", "a"]);
       });
     }
   }
@@ -328,7 +333,7 @@ describe("a feed GET while the store fails or stalls: the last good body, or 503
 
   it("a programming error in the store is not papered over with a stale body", async () => {
     expect((await w.request("/nisan/rss.xml")).status).toBe(200);
-    w.faults.inject("getSite", { kind: "fail", error: () => new TypeError("bug") });
+    injectAt("site reads", { kind: "fail", error: () => new TypeError("bug") });
     const res = await w.app.request("/nisan/rss.xml"); // not recorded: this one is meant to be a 500
     expect(res.status).toBe(500);
     expect(await res.text()).not.toContain("bug");
