@@ -1,0 +1,416 @@
+// The DynamoDB store against a real DynamoDB-compatible server (dynalite, in memory): the shared
+// store contract, then what is particular to DynamoDB (keys, reads per page, stale index entries,
+// concurrency, batches, interrupted deletes, TTL attributes, errors).
+
+import {
+  DeleteItemCommand,
+  DescribeTableCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Article, FeedFilter } from "../../src/core/model.ts";
+import { createDynamoStore, INDEXES, TABLE_SCHEMA, TTL_ATTRIBUTE } from "../../src/store/dynamodb.ts";
+import { StoreUnavailableError, type Cursor, type Store } from "../../src/store/port.ts";
+import { makeArticle, makeRecord, makeSite, storeContract } from "./contract.ts";
+import { countReads, freshTable, localClient, startDynalite, type Dynalite } from "./dynalite.ts";
+
+let server: Dynalite;
+beforeAll(async () => {
+  server = await startDynalite();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+storeContract("dynamodb (dynalite)", async () => {
+  const client = localClient(server.endpoint);
+  const table = await freshTable(client);
+  const store = createDynamoStore({ client, table });
+  return { store, cleanup: () => store.close() };
+});
+
+const T0 = Date.parse("2024-06-19T11:49:00Z");
+const at = (minutes: number): string => new Date(T0 + minutes * 60_000).toISOString().replace(".000Z", "Z");
+const ALL: FeedFilter = { kind: "all" };
+
+type Item = Record<string, AttributeValue>;
+
+describe("DynamoDB store: particulars", () => {
+  const opened: Store[] = [];
+  let client: DynamoDBClient;
+  let raw: DynamoDBClient;
+  let table: string;
+
+  async function open(extra: Parameters<typeof localClient>[1] = {}): Promise<{ store: Store; client: DynamoDBClient }> {
+    client = localClient(server.endpoint, extra);
+    raw = localClient(server.endpoint);
+    table = await freshTable(client);
+    const store = createDynamoStore({ client, table });
+    opened.push(store);
+    return { store, client };
+  }
+
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+    raw?.destroy();
+  });
+
+  /** The site's data partition, as the documented key layout says. */
+  async function partition(slug: string): Promise<string> {
+    const out = await raw.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `SITE#${slug}` }, sk: { S: "SITE" } }, ConsistentRead: true }));
+    return `S#${slug}#${out.Item?.inc?.S}`;
+  }
+
+  async function partitionItems(pk: string, prefix = ""): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await raw.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+          ExpressionAttributeValues: { ":pk": { S: pk }, ":p": { S: prefix } },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  async function ids(store: Store, slug: string, filter: FeedFilter = ALL, limit = 100): Promise<string[]> {
+    return (await store.listArticles(slug, { filter, limit })).items.map((a) => a.id);
+  }
+
+  async function walk(store: Store, slug: string, filter: FeedFilter, limit: number): Promise<{ ids: string[]; pages: number[] }> {
+    const seen: string[] = [];
+    const pages: number[] = [];
+    let before: Cursor | undefined;
+    for (let i = 0; i < 1000; i++) {
+      const page = await store.listArticles(slug, before ? { filter, limit, before } : { filter, limit });
+      seen.push(...page.items.map((a) => a.id));
+      pages.push(page.items.length);
+      if (!page.next) return { ids: seen, pages };
+      before = page.next;
+    }
+    throw new Error("pagination did not end");
+  }
+
+  it("creates the table exactly as TABLE_SCHEMA says: pk/sk and one GSI per access pattern", async () => {
+    await open();
+    const { Table } = await raw.send(new DescribeTableCommand({ TableName: table }));
+    expect(Table?.KeySchema).toEqual(TABLE_SCHEMA.KeySchema);
+    const gsis = (Table?.GlobalSecondaryIndexes ?? []).map((g) => ({ IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection }));
+    expect(gsis.sort((a, b) => String(a.IndexName).localeCompare(String(b.IndexName)))).toEqual(
+      [...TABLE_SCHEMA.GlobalSecondaryIndexes].sort((a, b) => String(a.IndexName).localeCompare(String(b.IndexName))),
+    );
+    expect(Object.values(INDEXES).sort()).toEqual(gsis.map((g) => g.IndexName).sort());
+  });
+
+  it("keys names exactly: case, Arabic near-misses, '#', '%', '/' and very long names do not collide", async () => {
+    const { store } = await open();
+    await store.createSite(makeRecord("nisan"));
+    const long = "ق".repeat(199) + "ا";
+    const longOther = "ق".repeat(199) + "ب";
+    const astral = "𝕏".repeat(100); // 200 UTF-16 units, 400 UTF-8 bytes, 1,200 characters percent-encoded
+    const names = ["C#", "C", "c#", "C%23", "a/b", "a%2Fb", long, longOther, astral, "Tech", "tech"];
+    for (const [i, name] of names.entries()) {
+      await store.putArticle("nisan", makeArticle(`n${i}`, { published_at: at(i), categories: [name], tags: [name], authors: [{ name }] }), at(100));
+    }
+    for (const [i, name] of names.entries()) {
+      for (const kind of ["category", "tag", "author"] as const) {
+        expect(await ids(store, "nisan", { kind, name }), `${kind} ${name}`).toEqual([`n${i}`]);
+      }
+    }
+    // Every key stays within DynamoDB's limits (the long names are keyed by their hash).
+    for (const item of await partitionItems(await partition("nisan"))) {
+      expect(new TextEncoder().encode(item.sk?.S ?? "").length).toBeLessThanOrEqual(1024);
+      for (const attr of ["category_pk", "tag_pk", "author_pk"]) {
+        const v = item[attr]?.S;
+        if (v) expect(new TextEncoder().encode(v).length).toBeLessThanOrEqual(2048);
+      }
+    }
+  });
+
+  it("reads O(limit) items per page while 1,000 articles of another site and 1,000 of its own are stored", async () => {
+    const { store, client } = await open();
+    const counter = countReads(client);
+    await store.createSite(makeRecord("nisan"));
+    await store.createSite(makeRecord("other"));
+    const article = (i: number): Article =>
+      makeArticle(`a${String(i).padStart(4, "0")}`, {
+        published_at: at(i),
+        categories: [i % 2 === 0 ? "سياسة" : "رياضة"],
+        tags: ["روسيا"],
+        authors: [{ name: "نيسان" }],
+      });
+    const jobs: Array<() => Promise<unknown>> = [];
+    for (let i = 0; i < 1000; i++) {
+      jobs.push(() => store.putArticle("nisan", article(i), at(2000)));
+      jobs.push(() => store.putArticle("other", article(i), at(2000)));
+    }
+    for (let i = 0; i < jobs.length; i += 50) await Promise.all(jobs.slice(i, i + 50).map((job) => job()));
+    expect(await store.getSiteVersion("nisan")).toEqual({ version: 1001, modified_at: at(2000) });
+
+    const LIMIT = 20;
+    const measure = async (filter: FeedFilter, before?: Cursor) => {
+      counter.reset();
+      const page = await store.listArticles("nisan", before ? { filter, limit: LIMIT, before } : { filter, limit: LIMIT });
+      const byCommand = (name: string) => counter.calls.filter((c) => c.command === name).reduce((sum, c) => sum + c.items, 0);
+      return { page, total: counter.items(), site: byCommand("GetItemCommand"), query: byCommand("QueryCommand"), batch: byCommand("BatchGetItemCommand"), capacity: counter.capacity(), calls: counter.calls.length };
+    };
+
+    // The whole-site feed: the site item, then one Query of limit + 1 from the timeline GSI.
+    const first = await measure(ALL);
+    expect(first.page.items.map((a) => a.id)).toEqual(Array.from({ length: LIMIT }, (_, k) => `a${String(999 - k).padStart(4, "0")}`));
+    expect(first).toMatchObject({ site: 1, query: LIMIT + 1, batch: 0, total: 1 + LIMIT + 1, calls: 2 });
+    // …at any depth (the cursor is a key condition, not an offset).
+    const deep = await measure(ALL, { published_at: at(100), id: "a0100" });
+    expect(deep.page.items[0]?.id).toBe("a0099");
+    expect(deep).toMatchObject({ site: 1, query: LIMIT + 1, batch: 0, total: 1 + LIMIT + 1, calls: 2 });
+
+    // A category feed: index entries (limit + 1 + over-fetch of 4) and the limit + 1 articles by key.
+    const category = await measure({ kind: "category", name: "سياسة" });
+    expect(category.page.items.map((a) => a.id)).toEqual(Array.from({ length: LIMIT }, (_, k) => `a${String(998 - 2 * k).padStart(4, "0")}`));
+    expect(category).toMatchObject({ site: 1, query: LIMIT + 1 + 4, batch: LIMIT + 1, calls: 3 });
+    const deepTag = await measure({ kind: "tag", name: "روسيا" }, { published_at: at(500), id: "a0500" });
+    expect(deepTag.page.items[0]?.id).toBe("a0499");
+    expect(deepTag).toMatchObject({ site: 1, query: LIMIT + 1 + 4, batch: LIMIT + 1, calls: 3 });
+
+    console.log(
+      `items read for a page of ${LIMIT} with 2,000 articles stored: timeline ${first.total} (capacity ${first.capacity}), ` +
+        `deep timeline ${deep.total}, category ${category.total} (capacity ${category.capacity}), deep tag ${deepTag.total}`,
+    );
+  }, 180_000);
+
+  it("ignores index entries no article revision matches, and keeps pages full (over-fetch)", async () => {
+    const { store } = await open();
+    await store.createSite(makeRecord("nisan"));
+    for (let i = 0; i < 12; i++) {
+      await store.putArticle("nisan", makeArticle(`a${String(i).padStart(2, "0")}`, { published_at: at(i), categories: ["سياسة"] }), at(100));
+    }
+    const pk = await partition("nisan");
+    const categoryPk = (await partitionItems(pk, "X#")).find((e) => e.category_pk)?.category_pk?.S;
+    expect(categoryPk).toBeDefined();
+    // Entries as a write that died before its commit leaves them: revisions no article carries,
+    // for real articles (newer positions) and for ids that were never committed.
+    const garbage = async (id: string, rev: number, minutes: number) =>
+      raw.send(
+        new PutItemCommand({
+          TableName: table,
+          Item: {
+            pk: { S: pk },
+            sk: { S: `X#${id}#${rev}#c#x` },
+            id: { S: id },
+            rev: { N: String(rev) },
+            term_pos: { S: `${String(Date.parse(at(minutes)) + 100_000_000_000_000).padStart(15, "0")}#${id}` },
+            category_pk: { S: categoryPk ?? "" },
+          },
+        }),
+      );
+    for (let i = 0; i < 12; i++) await garbage(`a${String(i).padStart(2, "0")}`, 9000 + i, 50 + i);
+    for (let i = 0; i < 12; i++) await garbage(`ghost${i}`, 9100 + i, i);
+
+    const expected = Array.from({ length: 12 }, (_, i) => `a${String(11 - i).padStart(2, "0")}`);
+    const first = await store.listArticles("nisan", { filter: { kind: "category", name: "سياسة" }, limit: 5 });
+    expect(first.items.map((a) => a.id)).toEqual(expected.slice(0, 5));
+    expect(first.next).toEqual({ published_at: at(7), id: "a07" });
+    const all = await walk(store, "nisan", { kind: "category", name: "سياسة" }, 5);
+    expect(all.ids).toEqual(expected);
+    expect(all.pages).toEqual([5, 5, 2]);
+    // The whole-site feed is the article items themselves: no entries to go stale.
+    expect(await ids(store, "nisan")).toEqual(expected);
+  });
+
+  it("never loses an update under concurrent writes of one article: newest updated_at wins, entries match it", async () => {
+    const { store } = await open();
+    await store.createSite(makeRecord("nisan"));
+    await store.putArticle("nisan", makeArticle("a", { categories: ["c-start"] }), at(1));
+    const versions = Array.from({ length: 12 }, (_, i) =>
+      makeArticle("a", { title: `v${i}`, updated_at: at(10 + i), published_at: at(i % 3), categories: [`c${i}`], tags: [`t${i}`] }),
+    );
+    const results = await Promise.all(versions.map((v) => store.putArticle("nisan", v, at(50))));
+    const newest = versions[11]!;
+    expect(await store.getArticle("nisan", "a")).toStrictEqual(newest);
+    expect(results.filter((r) => r.outcome === "updated").length).toBeGreaterThanOrEqual(1);
+    for (const r of results) if (r.outcome === "stale") expect(Date.parse(r.article.updated_at)).toBeGreaterThan(0);
+    expect(await ids(store, "nisan", { kind: "category", name: "c11" })).toEqual(["a"]);
+    for (let i = 0; i < 11; i++) expect(await ids(store, "nisan", { kind: "category", name: `c${i}` })).toEqual([]);
+    expect(await ids(store, "nisan", { kind: "category", name: "c-start" })).toEqual([]);
+    // Only the committed revision's entries are left: one category, one tag, one author.
+    const entries = await partitionItems(await partition("nisan"), "X#");
+    expect(entries).toHaveLength(3);
+    const article = await raw.send(new GetItemCommand({ TableName: table, Key: { pk: { S: await partition("nisan") }, sk: { S: "A#a" } }, ConsistentRead: true }));
+    for (const e of entries) expect(e.rev?.N).toBe(article.Item?.rev?.N);
+    // Every write that was applied bumped the version once.
+    const applied = results.filter((r) => r.outcome === "updated").length;
+    expect((await store.getSiteVersion("nisan"))?.version).toBe(2 + applied);
+  });
+
+  it("bumps the site version once per write when many articles are written at once", async () => {
+    const { store } = await open();
+    await store.createSite(makeRecord("nisan"));
+    await Promise.all(Array.from({ length: 40 }, (_, i) => store.putArticle("nisan", makeArticle(`a${i}`, { published_at: at(i) }), at(60))));
+    expect(await store.getSiteVersion("nisan")).toEqual({ version: 41, modified_at: at(60) });
+    expect((await walk(store, "nisan", ALL, 7)).ids).toHaveLength(40);
+  });
+
+  it("retries unprocessed batch items and keys with backoff (the server is made to process only a few)", async () => {
+    const { store, client } = await open();
+    // dynalite never leaves items unprocessed, so this client sends only the first 3 of each batch
+    // and hands the rest back as DynamoDB does: as UnprocessedItems / UnprocessedKeys.
+    let trimmed = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { RequestItems?: Record<string, unknown[] | { Keys?: unknown[] }> };
+        if (context.commandName === "BatchWriteItemCommand" && input.RequestItems) {
+          const [name, list] = Object.entries(input.RequestItems)[0] ?? [];
+          if (name && Array.isArray(list) && list.length > 3) {
+            trimmed += 1;
+            input.RequestItems = { [name]: list.slice(0, 3) };
+            const result = await next(args);
+            Object.assign(result.output as object, { UnprocessedItems: { [name]: list.slice(3) } });
+            return result;
+          }
+        }
+        if (context.commandName === "BatchGetItemCommand" && input.RequestItems) {
+          const [name, request] = Object.entries(input.RequestItems)[0] ?? [];
+          if (name && request && !Array.isArray(request) && request.Keys && request.Keys.length > 3) {
+            trimmed += 1;
+            input.RequestItems = { [name]: { ...request, Keys: request.Keys.slice(0, 3) } };
+            const result = await next(args);
+            Object.assign(result.output as object, { UnprocessedKeys: { [name]: { ...request, Keys: request.Keys.slice(3) } } });
+            return result;
+          }
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "processOnlyThree" },
+    );
+    await store.createSite(makeRecord("nisan"));
+    const many = Array.from({ length: 40 }, (_, i) => `c${i}`);
+    await store.putArticle("nisan", makeArticle("wide", { published_at: at(50), categories: many, tags: many }), at(1));
+    for (let i = 0; i < 8; i++) await store.putArticle("nisan", makeArticle(`a${i}`, { published_at: at(i), categories: ["c0"] }), at(2));
+    expect(await ids(store, "nisan", { kind: "category", name: "c39" })).toEqual(["wide"]);
+    expect(await ids(store, "nisan", { kind: "tag", name: "c17" })).toEqual(["wide"]);
+    expect(await ids(store, "nisan", { kind: "category", name: "c0" })).toEqual(["wide", "a7", "a6", "a5", "a4", "a3", "a2", "a1", "a0"]);
+    expect(trimmed).toBeGreaterThan(5);
+    // 40 categories + 40 tags + 1 author, and 8 × (1 category + 2 tags + 1 author).
+    expect((await partitionItems(await partition("nisan"), "X#")).length).toBe(81 + 8 * 4);
+    expect(await store.deleteSite("nisan")).toBe(true);
+  });
+
+  it("deletes a site with more items than one batch, and an interrupted delete leaves nothing a new site can see", async () => {
+    const { store, client } = await open();
+    await store.createSite(makeRecord("nisan"));
+    for (let i = 0; i < 30; i++) await store.putArticle("nisan", makeArticle(`a${i}`, { published_at: at(i) }), at(40));
+    await store.claimWebhook("nisan", "msg", "h", at(41), 60_000);
+    const oldPartition = await partition("nisan");
+    expect((await partitionItems(oldPartition)).length).toBe(30 * 6 + 1);
+
+    // The first batch delete fails: the site item is already gone (the commit point).
+    let failNext = true;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === "BatchWriteItemCommand" && failNext) {
+          failNext = false;
+          throw Object.assign(new Error("connection reset"), { code: "ECONNRESET" });
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "failOnce" },
+    );
+    await expect(store.deleteSite("nisan")).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await store.getSite("nisan")).toBeUndefined();
+    expect((await partitionItems(oldPartition)).length).toBe(30 * 6 + 1);
+
+    // A recreated site has a new incarnation: none of the leftovers can be reached.
+    await store.createSite(makeRecord("nisan"));
+    expect(await partition("nisan")).not.toBe(oldPartition);
+    expect(await ids(store, "nisan")).toEqual([]);
+    expect(await store.getArticle("nisan", "a1")).toBeUndefined();
+    expect(await ids(store, "nisan", { kind: "category", name: "سياسة" })).toEqual([]);
+    expect(await store.claimWebhook("nisan", "msg", "h", at(42), 60_000)).toEqual({ state: "claimed" });
+
+    // The next delete of the slug finishes the interrupted one too (its marker names the partition).
+    expect(await store.deleteSite("nisan")).toBe(true);
+    expect(await partitionItems(oldPartition)).toEqual([]);
+    expect(await partitionItems("SITE#nisan")).toEqual([]);
+    // …and so does a delete that finds no site.
+    await raw.send(new PutItemCommand({ TableName: table, Item: { pk: { S: "SITE#nisan" }, sk: { S: "GONE#dead" } } }));
+    await raw.send(new PutItemCommand({ TableName: table, Item: { pk: { S: "S#nisan#dead" }, sk: { S: "A#x" } } }));
+    expect(await store.deleteSite("nisan")).toBe(false);
+    expect(await partitionItems("S#nisan#dead")).toEqual([]);
+    expect(await partitionItems("SITE#nisan")).toEqual([]);
+  });
+
+  it("reads replay records by key only, and stamps them and tombstones with a TTL", async () => {
+    const { store, client } = await open();
+    await store.createSite(makeRecord("nisan", { site: makeSite("nisan", { tombstone_days: 10 }) }));
+    const commands: Array<{ name: string; index?: string }> = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { IndexName?: string };
+        commands.push({ name: context.commandName ?? "?", ...(input.IndexName ? { index: input.IndexName } : {}) });
+        return next(args);
+      },
+      { step: "initialize", name: "log" },
+    );
+    await store.claimWebhook("nisan", "msg", "h", at(0), 60_000);
+    await store.claimWebhook("nisan", "msg", "h", at(0), 60_000);
+    await store.completeWebhook("nisan", "msg", { status: 201, body: "{}" }, at(1));
+    await store.claimWebhook("nisan", "msg", "h", at(2), 60_000);
+    await store.releaseWebhook("nisan", "msg");
+    expect(commands.filter((c) => c.index !== undefined || c.name === "QueryCommand" || c.name === "ScanCommand")).toEqual([]);
+
+    const pk = await partition("nisan");
+    const hook = await raw.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk }, sk: { S: "W#msg" } }, ConsistentRead: true }));
+    expect(Number(hook.Item?.[TTL_ATTRIBUTE]?.N)).toBe(Date.parse(at(1)) / 1000 + 7 * 86_400);
+    expect(Number(hook.Item?.[TTL_ATTRIBUTE]?.N) * 1000 - Date.parse(at(1))).toBeGreaterThanOrEqual(72 * 3_600_000);
+
+    await store.putArticle("nisan", makeArticle("a"), at(3));
+    await store.deleteArticle("nisan", "a", at(4));
+    const tomb = await raw.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk }, sk: { S: "A#a" } }, ConsistentRead: true }));
+    expect(Number(tomb.Item?.[TTL_ATTRIBUTE]?.N)).toBe(Date.parse(at(4)) / 1000 + 10 * 86_400);
+    expect(tomb.Item?.data).toBeUndefined();
+    // Publishing again replaces the tombstone (and its TTL) in the same conditional put.
+    await store.putArticle("nisan", makeArticle("a"), at(5));
+    const back = await raw.send(new GetItemCommand({ TableName: table, Key: { pk: { S: pk }, sk: { S: "A#a" } }, ConsistentRead: true }));
+    expect(back.Item?.[TTL_ATTRIBUTE]).toBeUndefined();
+    expect(await store.listTombstones("nisan", { since: at(0), limit: 10 })).toEqual([]);
+  });
+
+  it("reports an engine that does not answer as unavailable, and is unavailable after close", async () => {
+    const dead = createDynamoStore({ client: localClient("http://127.0.0.1:9", { maxAttempts: 1 }), table: "nashir" });
+    opened.push(dead);
+    await expect(dead.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(dead.getSite("nisan")).rejects.toBeInstanceOf(StoreUnavailableError);
+
+    const { store } = await open();
+    await store.ping();
+    const missing = createDynamoStore({ client: localClient(server.endpoint), table: "no-such-table" });
+    opened.push(missing);
+    await expect(missing.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    await store.close();
+    await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.putArticle("nisan", makeArticle("a"), at(1))).rejects.toThrow(/closed/);
+  });
+
+  it("leaves other errors as they are", async () => {
+    const { store } = await open();
+    const err = await store.putArticle("ghost", makeArticle("a"), at(1)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(StoreUnavailableError);
+    expect(String(err)).toMatch(/unknown site: ghost/);
+    // A raw delete of the site item behind the store's back: writes refuse, nothing is half-written.
+    await store.createSite(makeRecord("nisan"));
+    await raw.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: "SITE#nisan" }, sk: { S: "SITE" } } }));
+    await expect(store.putArticle("nisan", makeArticle("a"), at(1))).rejects.toThrow(/unknown site/);
+  });
+});
