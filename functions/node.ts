@@ -3,14 +3,16 @@
 import { createApp } from "../src/http/app.ts";
 import { nodeClientId, nodeCompress, nodeLog, nodeRandom, readNodeSettings, serveNode } from "../src/platform/node.ts";
 import { createHubQueue } from "../src/platform/hub-queue.ts";
+import { createDynamoStoreFromEnv } from "../src/platform/dynamodb.ts";
 import { createMemoryFeedCache } from "../src/store/cache/memory.ts";
+import { createMemoryFragmentCache } from "../src/store/cache/fragments.ts";
 import { withTimeouts } from "../src/store/guarded.ts";
 import { createSqliteStore } from "../src/store/sqlite.ts";
 
 const settings = readNodeSettings(process.env);
-if (settings.store !== "sqlite") throw new Error("NASHIR_STORE=dynamodb is not available in this build yet; use sqlite");
 // Every store call has a deadline; stalls and engine errors answer 503 (src/store/guarded.ts).
-const store = withTimeouts(createSqliteStore({ path: settings.dbPath }), { timeoutMs: 5_000 });
+const engine = settings.store === "dynamodb" ? createDynamoStoreFromEnv(process.env) : createSqliteStore({ path: settings.dbPath });
+const store = withTimeouts(engine, { timeoutMs: 5_000 });
 const hubs = createHubQueue({ log: nodeLog });
 const app = createApp({
   store,
@@ -18,6 +20,8 @@ const app = createApp({
   config: settings.config,
   random: nodeRandom,
   feedCache: createMemoryFeedCache({ maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 }),
+  // Item fragments for rebuilds (ARCHITECTURE.md, Caches): ~30 KB per Arabic article in all three formats.
+  fragmentCache: createMemoryFragmentCache({ maxBytes: 64 * 1024 * 1024, maxEntries: 50_000 }),
   codings: ["br", "gzip"],
   compress: nodeCompress,
   clientId: nodeClientId,
