@@ -187,7 +187,7 @@ describe("a publish while the store fails or stalls: 503 + Retry-After, nothing 
         const started = Date.now();
         const res = signed ? await signedPublish(newArticle({ id: "during" }), `msg_${method}_${kind}`) : await publish(newArticle({ id: "during" }));
         await expect503(res);
-        expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 20);
+        expect(Date.now() - started).toBeLessThan(3_000); // bounded by the deadline, not by the stall
         w.faults.heal();
         expect(await visible()).toBe(before);
       });
@@ -343,7 +343,7 @@ describe("a feed GET while the store fails or stalls: the last good body, or 503
     w.faults.inject("ping", { kind: "stall" });
     const started = Date.now();
     await expect503(await w.request("/healthz"));
-    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 20);
+    expect(Date.now() - started).toBeLessThan(3_000); // bounded by the deadline, not by the stall
   });
 
   it("admin and publisher reads also answer 503 (never 500) while the store is down", async () => {

@@ -213,7 +213,7 @@ describe("authentication and isolation beyond tests/http/webhooks.test.ts", () =
     const junk = Array.from({ length: 5_000 }, (_, i) => `v1,${Buffer.alloc(32, i % 256).toString("base64")}`).join(" ");
     const started = Date.now();
     await expectProblem(await h.request(ARTICLES, { method: "POST", headers: { ...headers, "webhook-signature": `${junk} ${valid}` }, body }), 401);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
     const res = await h.request(ARTICLES, { method: "POST", headers: { ...headers, "webhook-signature": `v1,AAAA ${"x".repeat(10_000)} v2,${valid.slice(3)} ${valid}` }, body });
     expect(res.status).toBe(201);
   });
