@@ -218,7 +218,7 @@ describe("the sanitiser and the escaping, in-process", () => {
       }),
       { numRuns: RUNS * 5 },
     );
-  });
+  }, TIMEOUT);
 
   it(`escapeXml of any cleaned text parses back to the same text, in elements and attributes (${RUNS * 5} cases)`, () => {
     fc.assert(
@@ -234,5 +234,5 @@ describe("the sanitiser and the escaping, in-process", () => {
       }),
       { numRuns: RUNS * 5 },
     );
-  });
+  }, TIMEOUT);
 });
