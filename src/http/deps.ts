@@ -3,7 +3,7 @@
 import type { Context } from "hono";
 import type { RandomBytes } from "../core/auth.ts";
 import type { Store } from "../store/port.ts";
-import type { FeedCache } from "../store/cache/port.ts";
+import type { FeedCache, FragmentCache } from "../store/cache/port.ts";
 
 export type Compressor = (data: Uint8Array, coding: "gzip" | "br") => Promise<Uint8Array>;
 
@@ -24,6 +24,8 @@ export interface AppDeps {
   random: RandomBytes;
   /** Rendered feed bodies by document key and site version. */
   feedCache: FeedCache;
+  /** Rendered item fragments feeds are assembled from on a rebuild; without it every item is rendered. */
+  fragmentCache?: FragmentCache;
   /** Content codings this platform can produce, best first ("br" only where the runtime has brotli). */
   codings: readonly ("br" | "gzip")[];
   compress: Compressor;

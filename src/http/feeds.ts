@@ -17,10 +17,12 @@ import {
   type FeedScope,
 } from "../core/feed.ts";
 import { normaliseTerm } from "../core/fields.ts";
-import type { Article, Cursor, FeedFilter, FeedFormat, HistoryLinks, Tombstone } from "../core/model.ts";
-import { CONTENT_TYPES, renderFeed } from "../core/render/index.ts";
+import type { Article, Cursor, FeedDocument, FeedFilter, FeedFormat, HistoryLinks, Tombstone } from "../core/model.ts";
+import { CONTENT_TYPES, fragmentScope, renderFeedFromFragments } from "../core/render/index.ts";
 import { slugProblem } from "../core/site.ts";
 import type { Background, CachedBody } from "../store/cache/port.ts";
+import { cachedFragments } from "../store/cache/fragments.ts";
+import { createHotFeeds, createMonthClock, createSiteReader, type KnownVersion } from "./feed-memo.ts";
 import type { SiteRecord } from "../store/port.ts";
 import { feedLinkHeader } from "../core/websub.ts";
 import type { AppDeps } from "./deps.ts";
@@ -32,8 +34,6 @@ const FILTER_BY_SEGMENT = { categories: "category", tags: "tag", authors: "autho
 const MAX_NAME_LENGTH = 200;
 /** A closed month never changes unless an article in it does: let caches keep it a day. */
 const ARCHIVE_MAX_AGE = 86_400;
-
-const encoder = new TextEncoder();
 
 /** The filter named by the raw (still percent-encoded) path segment. */
 function filterFrom(segment: keyof typeof FILTER_BY_SEGMENT, rawName: string): FeedFilter {
@@ -63,12 +63,21 @@ interface Plan {
   maxAge: number;
   /** Whether an empty result may be cached (subscription feeds of the whole site only). */
   cacheEmpty: boolean;
-  build(): Promise<{ text: string; empty: boolean }>;
+  /** Subscription feeds: the clock window the key holds in (its month), for the hot-document memo. */
+  window?: { from: number; to: number };
+  build(): Promise<{ body: Uint8Array; empty: boolean }>;
 }
 
 export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
   const store = deps.store;
   const stale = createStaleIfError(deps);
+  // One point read (the version) per request; settings and month bounds are re-read only on change.
+  const sites = createSiteReader(store);
+  const months = createMonthClock();
+  const hot = createHotFeeds(deps);
+  /** The document's UTF-8 bytes, assembled from item fragments rendered once per article revision. */
+  const renderBytes = (format: FeedFormat, doc: FeedDocument): Uint8Array =>
+    renderFeedFromFragments(format, doc, cachedFragments(deps.fragmentCache, fragmentScope(doc.site), doc.site, format));
 
   /** Stale-if-error (stale.ts): serves `fresh`, or the document's last good body when the store is down. */
   const staleRun = (c: Context, slug: string, scope: FeedScope, format: FeedFormat, fresh: () => Promise<Response>) => {
@@ -104,8 +113,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
     const { site } = record;
     const scope: FeedScope = { kind: "subscription", filter };
     const now = deps.clock();
-    const current = monthOf(now, site.timezone);
-    const currentStart = monthRange(current, site.timezone).from;
+    const { month: current, from: currentStart, to: currentEnd } = months.current(now, site.timezone);
     const limit = effectiveLimit(query, scope);
     const selfUrl = documentUrl(deps.config.baseUrl, site.slug, scope, format, query);
     return {
@@ -115,6 +123,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
       version: String(record.version),
       maxAge: site.ttl_minutes * 60,
       cacheEmpty: filter.kind === "all",
+      window: { from: currentStart, to: currentEnd },
       async build() {
         let before = query.before;
         if (query.paged !== undefined && query.paged > 1) {
@@ -143,7 +152,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
 
     function render(items: Article[], next: Cursor | undefined, history: HistoryLinks, tombstones: Tombstone[]) {
       const doc = buildFeedDocument({ baseUrl: deps.config.baseUrl, site, scope, format, query, items, history, tombstones, ...(next ? { next } : {}) });
-      return { text: renderFeed(format, doc), empty: items.length === 0 && tombstones.length === 0 };
+      return { body: renderBytes(format, doc), empty: items.length === 0 && tombstones.length === 0 };
     }
   };
 
@@ -175,7 +184,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
         if (prev) history.prevArchive = prev;
         if (nextClosed) history.nextArchive = `${deps.config.baseUrl}${archivePath(site.slug, following, format)}`;
         const doc = buildFeedDocument({ baseUrl: deps.config.baseUrl, site, scope, format, query, items: page.items, history, ...(page.next ? { next: page.next } : {}) });
-        return { text: renderFeed(format, doc), empty: page.items.length === 0 };
+        return { body: renderBytes(format, doc), empty: page.items.length === 0 };
       },
     };
   };
@@ -210,7 +219,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
       let identity = coding === "identity" ? undefined : await deps.feedCache.get(cacheKey("identity"), background);
       if (!identity) {
         const built = await plan.build();
-        identity = { body: encoder.encode(built.text), empty: built.empty };
+        identity = { body: built.body, empty: built.empty };
         await remember(cacheKey("identity"), identity);
       }
       encoded = coding === "identity" ? identity : { body: await deps.compress(identity.body, coding), empty: identity.empty };
@@ -220,22 +229,38 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
     headers["content-type"] = CONTENT_TYPES[format];
     headers["content-length"] = String(encoded.body.byteLength);
     if (!encoded.empty || plan.cacheEmpty) stale.served(c, cacheKey(""), headers);
+    if (plan.window && (!encoded.empty || plan.cacheEmpty)) {
+      const { slug } = record.site;
+      hot.remember(c, { slug, version: record.version, modifiedAt: record.modified_at, ...plan.window, etag, lastModified, headers, contentType: CONTENT_TYPES[format], cacheKeyPrefix: cacheKey("") });
+    }
     return new Response(encoded.body as Uint8Array<ArrayBuffer>, { status: 200, headers });
   };
 
-  const siteAndQuery = async (c: Context, slug: string) => {
+  const siteAndQuery = async (c: Context, slug: string, known?: KnownVersion) => {
     const parsed = parseFeedQuery({ limit: c.req.query("limit"), before: c.req.query("before"), paged: c.req.query("paged") });
     if (!parsed.ok) throw invalid(parsed.errors, 400);
-    const record = slugProblem(slug) === undefined ? await store.getSite(slug) : undefined;
+    const record = slugProblem(slug) === undefined ? await sites.read(slug, known) : undefined;
     if (!record) throw new Problem(404, { detail: `There is no site named ${JSON.stringify(slug)}.` });
     return { record, query: parsed.query };
   };
 
-  const subscription = (c: Context, slug: string, filter: FeedFilter, format: FeedFormat) =>
-    staleRun(c, slug, { kind: "subscription", filter }, format, async () => {
-      const { record, query } = await siteAndQuery(c, slug);
+  const subscription = async (c: Context, slug: string, filter: FeedFilter, format: FeedFormat) => {
+    // A URL served a moment ago at the same version is answered from the version read alone.
+    let known: KnownVersion | undefined;
+    let failure: unknown;
+    try {
+      const found = await hot.lookup(c, slug, deps.clock(), backgroundFor(c, deps.log));
+      if (found.response) return found.response;
+      known = found;
+    } catch (error) {
+      failure = error; // Answered below as the store's failure (stale-if-error), never read twice.
+    }
+    return staleRun(c, slug, { kind: "subscription", filter }, format, async () => {
+      if (failure !== undefined) throw failure;
+      const { record, query } = await siteAndQuery(c, slug, known);
       return respond(c, record, format, subscriptionPlan(record, filter, format, query));
     });
+  };
 
   // One literal route per format: a regex alternation in a Hono param is not anchored per branch.
   for (const [file, format] of Object.entries(FORMAT_BY_FILE)) {
@@ -265,14 +290,19 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
  * logged, never answered: the cache may forget anything.
  */
 export function backgroundFor(c: Context, log: AppDeps["log"]): Background {
-  let waitUntil: ((work: Promise<unknown>) => void) | undefined;
-  try {
-    const ctx = c.executionCtx;
-    waitUntil = (work) => ctx.waitUntil(work);
-  } catch {
-    // No ExecutionContext (Node): the work is awaited.
-  }
+  // Looked up at the first work, not per request: on Node the lookup throws, and most requests
+  // (cache hits, 304s) never hand any work over.
+  let waitUntil: ((work: Promise<unknown>) => void) | null | undefined;
+  const lookup = () => {
+    try {
+      const ctx = c.executionCtx;
+      return (work: Promise<unknown>) => ctx.waitUntil(work);
+    } catch {
+      return null; // No ExecutionContext (Node): the work is awaited.
+    }
+  };
   return async (work) => {
+    if (waitUntil === undefined) waitUntil = lookup();
     const settled = work.then(
       () => undefined,
       (error: unknown) => log({ event: "cache.write_failed", message: error instanceof Error ? error.message : String(error) }),
