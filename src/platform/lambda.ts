@@ -5,17 +5,14 @@
 // hono/aws-lambda: request bodies sent base64 (binary, compressed) are decoded, and responses
 // with a Content-Encoding (gzip, br) go back base64 with isBase64Encoded.
 
-import { randomBytes } from "node:crypto";
-import { promisify } from "node:util";
-import { brotliCompress, constants as zlibConstants, gzip } from "node:zlib";
 import type { Context } from "hono";
 import { getConnInfo, type LambdaContext, type LambdaEvent } from "hono/aws-lambda";
 import type { AppConfig, AppDeps, Compressor } from "../http/deps.ts";
 import { createMemoryFeedCache } from "../store/cache/memory.ts";
 import type { Store } from "../store/port.ts";
+import { baseUrlSetting, cryptoRandom, integerSetting, jsonLineLog, zlibCompress, type Env } from "./node-runtime.ts";
 import { createAttemptNotifier, type AttemptNotifier } from "./websub.ts";
 
-type Env = Record<string, string | undefined>;
 
 /** A setting that is missing or malformed: the function fails at init and the log says which. */
 export class LambdaConfigError extends Error {
@@ -23,46 +20,16 @@ export class LambdaConfigError extends Error {
 }
 
 export function readLambdaConfig(env: Env): AppConfig {
-  const raw = env.NASHIR_BASE_URL ?? "";
-  const baseUrl = raw.replace(/\/+$/, "");
-  let protocol = "";
-  try {
-    protocol = new URL(baseUrl).protocol;
-  } catch {
-    // Reported below.
-  }
-  if (protocol !== "http:" && protocol !== "https:") {
-    throw new LambdaConfigError(`NASHIR_BASE_URL must be set to an absolute http(s) URL, not ${JSON.stringify(raw)}.`);
-  }
+  const fail = (message: string) => new LambdaConfigError(message);
+  const baseUrl = baseUrlSetting(env.NASHIR_BASE_URL ?? "", fail);
   const adminToken = env.NASHIR_ADMIN_TOKEN ?? "";
-  if (adminToken.length < 16) {
-    throw new LambdaConfigError("NASHIR_ADMIN_TOKEN must be set (at least 16 characters).");
-  }
-  const graceRaw = env.NASHIR_SECRET_GRACE_SECONDS;
-  const secretGraceSeconds = graceRaw === undefined || graceRaw === "" ? 86_400 : Number(graceRaw);
-  if (!Number.isInteger(secretGraceSeconds) || secretGraceSeconds < 0 || secretGraceSeconds > 365 * 86_400) {
-    throw new LambdaConfigError(`NASHIR_SECRET_GRACE_SECONDS must be an integer from 0 to ${365 * 86_400}, not ${JSON.stringify(graceRaw)}.`);
-  }
+  if (adminToken.length < 16) throw fail("NASHIR_ADMIN_TOKEN must be set (at least 16 characters).");
+  const secretGraceSeconds = integerSetting(env, "NASHIR_SECRET_GRACE_SECONDS", 86_400, 0, 365 * 86_400, fail);
   return { baseUrl, adminToken, secretGraceSeconds };
 }
 
-const gzipAsync = promisify(gzip);
-const brotliAsync = promisify(brotliCompress);
-
-/** node:zlib is there in Lambda: gzip level 6 and brotli quality 5, as on Node. */
-export const lambdaCompress: Compressor = async (data, coding) => {
-  const out =
-    coding === "br"
-      ? await brotliAsync(data, {
-          params: {
-            [zlibConstants.BROTLI_PARAM_QUALITY]: 5,
-            [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT,
-            [zlibConstants.BROTLI_PARAM_SIZE_HINT]: data.byteLength,
-          },
-        })
-      : await gzipAsync(data, { level: 6 });
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-};
+/** node:zlib is there in Lambda, so the Node server's codings apply. */
+export const lambdaCompress: Compressor = zlibCompress;
 
 export const LAMBDA_CODINGS: AppDeps["codings"] = ["br", "gzip"];
 
@@ -75,14 +42,10 @@ export function lambdaClientId(c: Context): string {
   }
 }
 
-export function lambdaRandom(length: number): Uint8Array {
-  return new Uint8Array(randomBytes(length));
-}
+export const lambdaRandom = cryptoRandom;
 
 /** One JSON line per event (CloudWatch Logs). */
-export function lambdaLog(event: Record<string, unknown>): void {
-  console.log(JSON.stringify({ time: new Date().toISOString(), ...event }));
-}
+export const lambdaLog = jsonLineLog;
 
 /** The deps on Lambda; `hubs` is the notifier the handler waits for. */
 export type LambdaDeps = AppDeps & { hubs: AttemptNotifier };

@@ -1,11 +1,8 @@
 // Node-only glue for functions/node.ts: configuration from the environment, the admin token file,
 // zlib codings and the HTTP server with graceful shutdown. Never imported by core, store ports or http.
 
-import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { brotliCompress, constants as zlibConstants, gzip } from "node:zlib";
-import { promisify } from "node:util";
 import type { Context } from "hono";
 import type { HttpBindings } from "@hono/node-server";
 import { newToken } from "../core/auth.ts";
@@ -13,6 +10,7 @@ import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { AppConfig, Compressor } from "../http/deps.ts";
 import type { Store } from "../store/port.ts";
+import { baseUrlSetting, cryptoRandom, integerSetting, jsonLineLog, zlibCompress, type Env } from "./node-runtime.ts";
 
 export interface NodeSettings {
   port: number;
@@ -24,17 +22,6 @@ export interface NodeSettings {
   generatedToken?: string;
 }
 
-type Env = Record<string, string | undefined>;
-
-function integerSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(raw)}`);
-  }
-  return value;
-}
 
 /** The admin token: from the environment, else from the data folder, else generated and kept there. */
 function adminToken(env: Env, dataDir: string): { token: string; generated: boolean } {
@@ -48,7 +35,7 @@ function adminToken(env: Env, dataDir: string): { token: string; generated: bool
     // Not there yet: first start.
   }
   mkdirSync(dataDir, { recursive: true });
-  const token = newToken((n) => new Uint8Array(randomBytes(n)));
+  const token = newToken(cryptoRandom);
   writeFileSync(file, `${token}\n`, { mode: 0o600, flag: "wx" });
   return { token, generated: true };
 }
@@ -59,13 +46,7 @@ export function readNodeSettings(env: Env): NodeSettings {
   const dbPath = env.NASHIR_DB || "./data/nashir.db";
   const store = (env.NASHIR_STORE || "sqlite") as NodeSettings["store"];
   if (store !== "sqlite" && store !== "dynamodb") throw new Error(`NASHIR_STORE must be sqlite or dynamodb, not ${JSON.stringify(store)}`);
-  const baseUrl = (env.NASHIR_BASE_URL || `http://127.0.0.1:${port}`).replace(/\/+$/, "");
-  try {
-    const url = new URL(baseUrl);
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http");
-  } catch {
-    throw new Error(`NASHIR_BASE_URL must be an absolute http(s) URL, not ${JSON.stringify(baseUrl)}`);
-  }
+  const baseUrl = baseUrlSetting(env.NASHIR_BASE_URL || `http://127.0.0.1:${port}`);
   const { token, generated } = adminToken(env, dirname(dbPath));
   const settings: NodeSettings = {
     port,
@@ -82,23 +63,8 @@ export function readNodeSettings(env: Env): NodeSettings {
   return settings;
 }
 
-const gzipAsync = promisify(gzip);
-const brotliAsync = promisify(brotliCompress);
-
-/** gzip level 6 and brotli quality 5: most of the saving for a fraction of the CPU of the maximum. */
-export const nodeCompress: Compressor = async (data, coding) => {
-  const out =
-    coding === "br"
-      ? await brotliAsync(data, {
-          params: {
-            [zlibConstants.BROTLI_PARAM_QUALITY]: 5,
-            [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT,
-            [zlibConstants.BROTLI_PARAM_SIZE_HINT]: data.byteLength,
-          },
-        })
-      : await gzipAsync(data, { level: 6 });
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-};
+/** gzip and brotli from node:zlib. */
+export const nodeCompress: Compressor = zlibCompress;
 
 /** The socket's address: the only client identity a plain Node server can trust. */
 export function nodeClientId(c: Context): string {
@@ -106,14 +72,10 @@ export function nodeClientId(c: Context): string {
   return bindings?.incoming?.socket?.remoteAddress ?? "unknown";
 }
 
-export function nodeRandom(length: number): Uint8Array {
-  return new Uint8Array(randomBytes(length));
-}
+export const nodeRandom = cryptoRandom;
 
 /** One JSON line per event on stdout. */
-export function nodeLog(event: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
-}
+export const nodeLog = jsonLineLog;
 
 /**
  * Serves the app until SIGTERM or SIGINT, then stops accepting, lets in-flight requests
