@@ -6,7 +6,7 @@ import { escapeXml } from "../text.ts";
 import { FH_NS, GENERATOR, assemble, historyLinks, itemTerms, rfc3339, sameLanguage, type FeedFrame, type ItemSite } from "./common.ts";
 
 const TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0";
-import { directedHtml } from "./direction.ts";
+import { escapedDirectedHtml } from "./direction.ts";
 
 /** `<name>text</name>` with the text escaped. */
 function el(name: string, text: string): string {
@@ -59,9 +59,10 @@ export function atomFrame(doc: FeedDocument): FeedFrame {
 
 /** One `<entry>` and its line break: the fragment an Atom document is assembled from. */
 export function atomEntry(site: ItemSite, a: Article): string {
-  return `${renderEntry(site, a)}\n`;
+  return renderEntry(site, a);
 }
 
+/** The element and its line break. */
 function renderEntry(site: ItemSite, a: Article): string {
   const lang = sameLanguage(a.language, site.language) ? "" : ` xml:lang="${escapeXml(a.language)}"`;
   const out: string[] = [
@@ -81,7 +82,7 @@ function renderEntry(site: ItemSite, a: Article): string {
   for (const term of itemTerms(a)) out.push(`<category term="${escapeXml(term)}"/>`);
   if (a.summary !== undefined) out.push(`<summary type="text">${escapeXml(a.summary)}</summary>`);
   if (a.content_html !== undefined) {
-    out.push(`<content type="html">${escapeXml(directedHtml(a.content_html, a.language))}</content>`);
+    out.push(`<content type="html">${escapedDirectedHtml(a.content_html, a.language)}</content>`);
   } else if (a.content_text !== undefined) {
     out.push(`<content type="text">${escapeXml(a.content_text)}</content>`);
   }
@@ -101,6 +102,8 @@ function renderEntry(site: ItemSite, a: Article): string {
   if (image?.mime_type !== undefined && !a.attachments.some((att) => att.url === image.url)) {
     out.push(link([["rel", "enclosure"], ["type", image.mime_type], ["href", image.url], ["title", image.alt]]));
   }
-  out.push("</entry>");
+  // The trailing "" ends the fragment with its line break inside one flat join (no concatenation
+  // left for the UTF-8 encoder to flatten).
+  out.push("</entry>", "");
   return out.join("\n");
 }

@@ -30,3 +30,14 @@ export function directedHtml(html: string, language: string): string {
   if (!isRtlLanguage(language)) return html;
   return `<div dir="rtl" lang="${escapeXml(language)}">${html}</div>`;
 }
+
+/**
+ * escapeXml(directedHtml(html, language)), with the wrapper and the HTML escaped apart: the
+ * (usually long) HTML is escaped as the flat string it was stored as, never as a new concatenation
+ * that every character read would have to walk. Same characters: escaping is per character, and
+ * the wrapper's ends are ASCII, so nothing pairs across the joins.
+ */
+export function escapedDirectedHtml(html: string, language: string): string {
+  if (!isRtlLanguage(language)) return escapeXml(html);
+  return `${escapeXml(`<div dir="rtl" lang="${escapeXml(language)}">`)}${escapeXml(html)}&lt;/div&gt;`;
+}

@@ -43,6 +43,19 @@ export function fragmentScope(site: ItemSite): string {
 }
 
 const encoder = new TextEncoder();
+/** Reused by utf8(): encodeInto a buffer that is large enough, then one exact copy. */
+let scratch = new Uint8Array(16 * 1024);
+
+/**
+ * UTF-8 bytes of `text`, exactly sized. Faster than TextEncoder.encode on Node for text that is
+ * mostly outside ASCII (Arabic): encodeInto plus a copy, measured ~2× on the seed article.
+ */
+export function utf8(text: string): Uint8Array {
+  const most = text.length * 3;
+  if (scratch.length < most) scratch = new Uint8Array(Math.max(most, scratch.length * 2));
+  const { written } = encoder.encodeInto(text, scratch);
+  return scratch.slice(0, written);
+}
 
 /**
  * The UTF-8 bytes of `doc` in `format`, assembled from each item's fragment (UTF-8 of
@@ -83,5 +96,5 @@ export function renderFeedFromFragments(
 /** A fragmentFor that renders every item now: no cache (the bytes are the same either way). */
 export function renderedFragments(format: FeedFormat, site: ItemSite): (article: Article) => Uint8Array {
   const render = ITEMS[format];
-  return (article) => encoder.encode(render(site, article));
+  return (article) => utf8(render(site, article));
 }

@@ -4,7 +4,7 @@ import type { Article, FeedDocument } from "../model.ts";
 import { itemId } from "../ids.ts";
 import { escapeXml } from "../text.ts";
 import { FH_NS, GENERATOR, assemble, historyLinks, itemTerms, plainExcerpt, rfc822, sameLanguage, type FeedFrame, type ItemSite } from "./common.ts";
-import { directedHtml } from "./direction.ts";
+import { escapedDirectedHtml } from "./direction.ts";
 
 const NAMESPACES =
   'xmlns:atom="http://www.w3.org/2005/Atom" ' +
@@ -62,9 +62,10 @@ export function rssFrame(doc: FeedDocument): FeedFrame {
 
 /** One `<item>` and its line break: the fragment an RSS document is assembled from. */
 export function rssItem(site: ItemSite, a: Article): string {
-  return `${renderItem(site, a)}\n`;
+  return renderItem(site, a);
 }
 
+/** The element and its line break. */
 function renderItem(site: ItemSite, a: Article): string {
   const out: string[] = [
     "<item>",
@@ -73,11 +74,12 @@ function renderItem(site: ItemSite, a: Article): string {
     `<guid isPermaLink="false">${escapeXml(itemId(site, a.id))}</guid>`,
     el("pubDate", rfc822(a.published_at)),
   ];
-  const html = a.content_html !== undefined ? directedHtml(a.content_html, a.language) : undefined;
+  // Escaped once, used for content:encoded and, without a summary or text, for description.
+  const html = a.content_html !== undefined ? escapedDirectedHtml(a.content_html, a.language) : undefined;
   if (a.summary !== undefined) out.push(plainAsHtml("description", a.summary));
   else if (a.content_text !== undefined) out.push(plainAsHtml("description", plainExcerpt(a.content_text)));
-  else if (html !== undefined) out.push(el("description", html));
-  if (html !== undefined) out.push(el("content:encoded", html));
+  else if (html !== undefined) out.push(`<description>${html}</description>`);
+  if (html !== undefined) out.push(`<content:encoded>${html}</content:encoded>`);
   for (const author of a.authors) out.push(el("dc:creator", author.name));
   for (const term of itemTerms(a)) out.push(el("category", term));
   if (!sameLanguage(a.language, site.language)) out.push(el("dc:language", a.language));
@@ -91,6 +93,8 @@ function renderItem(site: ItemSite, a: Article): string {
     const url = escapeXml(a.image.url);
     out.push(`<media:content url="${url}" medium="image"${type}/>`, `<media:thumbnail url="${url}"/>`);
   }
-  out.push("</item>");
+  // The trailing "" ends the fragment with its line break inside one flat join (no concatenation
+  // left for the UTF-8 encoder to flatten).
+  out.push("</item>", "");
   return out.join("\n");
 }

@@ -1,0 +1,54 @@
+// escapeXml (one scan, the fast path) against its definition escapeXmlSlow (drop FORBIDDEN, then
+// escape the five specials), on any UTF-16 string: lone and paired surrogates, controls, C1,
+// U+FFFD–U+FFFF, markup and Arabic, long and short.
+
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { escapeXml, escapeXmlSlow } from "../../src/core/text.ts";
+import { escapedDirectedHtml, directedHtml } from "../../src/core/render/direction.ts";
+
+const unit = fc.oneof(
+  fc.constantFrom("&", "<", ">", '"', "'", "\t", "\n", "\r", "\u0000", "\u0008", "\u000b", "\u001f", "\u007f", "\u0080", "\u009f", "\u00a0"),
+  fc.constantFrom("\ud800", "\udbff", "\udc00", "\udfff", "\ud83d\ude00", "\ufffd", "\ufffe", "\uffff", "\ue000", "\ufffc", "ن", "ـ", "\u200f", "\u2028"),
+  fc.string({ unit: "binary", maxLength: 3 }),
+  fc.string({ maxLength: 5 }),
+);
+const text = fc.array(unit, { maxLength: 60 }).map((parts) => parts.join(""));
+
+describe("escapeXml", () => {
+  it("is escapeXmlSlow on any string", () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(escapeXml(s)).toBe(escapeXmlSlow(s));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it("is escapeXmlSlow on long strings and their concatenations", () => {
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 1, maxLength: 40 }), (parts) => {
+        const joined = parts.join("");
+        expect(escapeXml(joined)).toBe(escapeXmlSlow(joined));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("keeps pairs, drops lone halves, at the ends too", () => {
+    expect(escapeXml("\ud800")).toBe("");
+    expect(escapeXml("\udc00a")).toBe("a");
+    expect(escapeXml("a\ud83d\ude00<")).toBe("a\ud83d\ude00&lt;");
+    expect(escapeXml("\ude00\ud83d")).toBe("");
+    expect(escapeXml("\u0001&\u0085'")).toBe("&amp;&apos;");
+  });
+
+  it("escapedDirectedHtml is escapeXml of directedHtml", () => {
+    fc.assert(
+      fc.property(text, fc.constantFrom("ar", "en", "he-IL", "ar-Latn", 'x"<'), (html, language) => {
+        expect(escapedDirectedHtml(html, language)).toBe(escapeXml(directedHtml(html, language)));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
