@@ -11,6 +11,12 @@
 //   consistent) and ignore entries whose revision is not the article's: an entry written by a
 //   write that lost or died is never shown, and stale entries are deleted after the commit.
 // - Feeds are Query with Limit (and ExclusiveStartKey to go on), O(limit), never a Scan.
+// - GSIs are eventually consistent, so the version bump also logs the write on the site item
+//   (slot `l{rev mod 32}`: id, rev, position, deleted, term hashes). Every GSI read reconciles
+//   with the log of the site item it read: a GSI item older than the logged write of its id is
+//   skipped, and a logged article or tombstone that belongs in the window but that the GSI does
+//   not show as logged is read by key. Pages answer the committed state as of that site item for
+//   every write the GSI lags behind on, as long as the lag is shorter than 32 revisions.
 //
 // Plain AttributeValue marshalling (no lib-dynamodb): every item has a handful of attributes.
 
@@ -173,6 +179,10 @@ const MAX_QUERY_ROUNDS = 6;
 const MAX_WRITE_ATTEMPTS = 8;
 /** Batch rounds in a row that process nothing before giving up (rounds that make progress are free). */
 const MAX_BATCH_STALLS = 8;
+/** Article writes the site item remembers (slots `l0`…`l31`, by revision modulo this): the recent-writes log. */
+export const LOG_SIZE = 32;
+/** Term hashes logged per write; an article with more terms is logged as matching every filter. */
+const LOG_MAX_TERMS = 16;
 
 const encoder = new TextEncoder();
 
@@ -384,11 +394,181 @@ interface SiteHead {
   item: Item;
 }
 
-/** An index entry as read from a term GSI. */
-interface Entry {
+// ---- the recent-writes log: what the GSIs may not show yet ----
+
+/** One article write as the site item's log remembers it. */
+interface LoggedWrite {
   id: string;
   rev: number;
+  /** The write left a tombstone (deleteArticle). */
+  deleted: boolean;
+  /** published_at (a live article) or deleted_at (a tombstone) in ms: with the id, its position. */
+  ms: number;
+  /** termHash of each of a live article's terms; "any" when it has more than LOG_MAX_TERMS. */
+  terms: string[] | "any";
+}
+
+/** A short hash of a term (kind and name key): a logged write matches a filter feed by it. */
+function termHash(kind: TermKind, key: string): string {
+  return fnv1a(`${TERM_LETTER[kind]}#${key}`).toString(36);
+}
+
+/** The slot of a write in the site item: `l{rev mod LOG_SIZE}` = { r: rev, w: JSON [id, ms, deleted, terms] }. */
+function logSlot(write: LoggedWrite): { name: string; value: AttributeValue } {
+  const terms = write.terms === "any" ? "*" : write.terms.join(" ");
+  const body = write.deleted ? [write.id, write.ms, 1] : [write.id, write.ms, 0, terms];
+  return { name: `l${write.rev % LOG_SIZE}`, value: { M: { r: N(write.rev), w: S(JSON.stringify(body)) } } };
+}
+
+/** The log of a site item: the newest logged write of each id (malformed slots are ignored). */
+function logOf(item: Item): Map<string, LoggedWrite> {
+  const latest = new Map<string, LoggedWrite>();
+  for (let slot = 0; slot < LOG_SIZE; slot++) {
+    const entry = item[`l${slot}`]?.M;
+    if (!entry) continue;
+    const rev = optNum(entry, "r");
+    const text = optStr(entry, "w");
+    if (rev === undefined || !Number.isSafeInteger(rev) || text === undefined) continue;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(body)) continue;
+    const [id, ms, deleted, terms] = body as unknown[];
+    if (typeof id !== "string" || typeof ms !== "number" || !Number.isSafeInteger(ms) || (deleted !== 0 && deleted !== 1)) continue;
+    if (deleted === 0 && typeof terms !== "string") continue;
+    const write: LoggedWrite = {
+      id,
+      rev,
+      deleted: deleted === 1,
+      ms,
+      terms: deleted === 1 ? [] : terms === "*" ? "any" : String(terms).split(" ").filter((t) => t.length > 0),
+    };
+    const seen = latest.get(id);
+    if (!seen || seen.rev < rev) latest.set(id, write);
+  }
+  return latest;
+}
+
+// ---- reconciling a GSI page with the log ----
+
+/** An item of a GSI Query, in the index's (descending) order. */
+interface IndexHit<T> {
+  id: string;
   pos: string;
+  /** The revision the GSI item carries (the tombstones GSI projects none). */
+  rev?: number;
+  /** What the GSI item answers by itself (the timeline projects the article); absent: read by key. */
+  value?: T;
+}
+
+/** An answer placed at its position. */
+interface Placed<T> {
+  pos: string;
+  value: T;
+}
+
+interface PageSpec<T> {
+  /** How many answers the page needs (limit + 1 for article pages: one more tells of a next page). */
+  want: number;
+  /** The page's window: below the cursor, not before notBefore or since. */
+  inRange(pos: string): boolean;
+  /** One GSI Query of at most `limit` items from `start`; `start` undefined in the answer: nothing further. */
+  query(limit: number, start: Item | undefined): Promise<{ hits: IndexHit<T>[]; start?: Item }>;
+  /**
+   * What a hit is worth next to the log: "trust" it (it shows the newest logged write of its id,
+   * or one the log does not know), "read" its id by key, or "skip" it (it shows an older write
+   * than the log's: the log's candidate, if any, places the id where it is now).
+   */
+  judge(hit: IndexHit<T>): "trust" | "read" | "skip";
+  /** Logged writes that put their id in this window, at the log's position: read by key unless a trusted hit shows them. */
+  candidates: Array<{ id: string; pos: string }>;
+  /** Strongly consistent reads by key: where each id belongs in this feed now (absent: nowhere). */
+  read(ids: string[]): Promise<Map<string, Placed<T>>>;
+  /** Examine only as many hits at a time as the page still needs (hits that must all be read by key). */
+  frugal: boolean;
+  /** Extra items per Query, so that a few skipped hits do not cost another round trip. */
+  overfetch: number;
+  maxRounds: number;
+}
+
+/**
+ * A page as of the site item that gave the log: GSI Queries, with every id the log names answered
+ * where the log says the GSI is behind. The GSI has been examined down to `floor`: every answer at
+ * or above it is certain (a GSI item not yet examined could only place something below it), so
+ * logged candidates are read once the floor passes them, and the loop stops when `want` answers
+ * are certain, or the GSI and every candidate are exhausted (`complete`). Costs the GSI items
+ * examined plus the logged writes that the GSI does not show yet: O(want + LOG_SIZE).
+ */
+async function reconcilePage<T>(spec: PageSpec<T>): Promise<{ placed: Placed<T>[]; complete: boolean; floor: string | undefined }> {
+  /** id → where it belongs (null: not in this feed), from a trusted hit or a read by key. */
+  const known = new Map<string, Placed<T> | null>();
+  /** Ids answered by a trusted hit, with its revision (−1: none projected). */
+  const fromIndex = new Map<string, number>();
+  /** Ids read by key: the truth, above any hit. */
+  const fromKey = new Set<string>();
+  let nominated = new Set<string>();
+  let pending: IndexHit<T>[] = [];
+  let floor: string | undefined;
+  let start: Item | undefined;
+  let exhausted = false;
+  let rounds = 0;
+  const complete = (): boolean => exhausted && pending.length === 0;
+  const above = (pos: string): boolean => complete() || (floor !== undefined && pos >= floor);
+  const settled = (): number => {
+    let count = 0;
+    for (const p of known.values()) if (p && spec.inRange(p.pos) && above(p.pos)) count += 1;
+    return count;
+  };
+  for (;;) {
+    for (const c of spec.candidates) {
+      if (above(c.pos) && !fromKey.has(c.id) && !fromIndex.has(c.id)) nominated.add(c.id);
+    }
+    if (nominated.size > 0) {
+      const ids = [...nominated];
+      nominated = new Set();
+      const found = await spec.read(ids);
+      for (const id of ids) {
+        fromKey.add(id);
+        fromIndex.delete(id);
+        known.set(id, found.get(id) ?? null);
+      }
+    }
+    const have = settled();
+    if (have >= spec.want || complete()) break;
+    if (pending.length === 0) {
+      if (rounds >= spec.maxRounds) break;
+      rounds += 1;
+      const out = await spec.query(spec.want - have + spec.overfetch, start);
+      pending = out.hits;
+      start = out.start;
+      exhausted = start === undefined;
+      continue;
+    }
+    const batch = pending.splice(0, spec.frugal ? spec.want - have : pending.length);
+    for (const hit of batch) {
+      floor = hit.pos;
+      if (fromKey.has(hit.id)) continue;
+      const verdict = spec.judge(hit);
+      if (verdict === "skip") continue;
+      if (verdict === "read" || hit.value === undefined) {
+        nominated.add(hit.id);
+        continue;
+      }
+      // The same id twice (a move the GSI shows half done): the newer revision wins.
+      const rev = hit.rev ?? -1;
+      const seen = fromIndex.get(hit.id);
+      if (seen !== undefined && seen >= rev) continue;
+      fromIndex.set(hit.id, rev);
+      known.set(hit.id, { pos: hit.pos, value: hit.value });
+    }
+  }
+  const placed: Placed<T>[] = [];
+  for (const p of known.values()) if (p && spec.inRange(p.pos) && above(p.pos)) placed.push(p);
+  placed.sort((a, b) => (a.pos < b.pos ? 1 : a.pos > b.pos ? -1 : 0));
+  return { placed, complete: complete(), floor };
 }
 
 export interface DynamoStoreOptions {
@@ -479,24 +659,35 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
   /**
    * The site version bump, after the commit point: a reader that sees the new version also sees
    * the write (a render cached under the old version may already include it, which is harmless).
+   * The same conditional update logs the write in slot `l{rev mod LOG_SIZE}` of the site item,
+   * unless that slot already holds a newer revision (LOG_SIZE revisions were allocated while this
+   * write was in flight): then the version is bumped without logging it.
    */
-  async function bumpVersion(slug: string, inc: string, now: string): Promise<void> {
+  async function bumpVersion(slug: string, inc: string, now: string, write?: LoggedWrite): Promise<void> {
+    const slot = write ? { ...logSlot(write), rev: write.rev } : undefined;
     try {
       await call(() =>
         client.send(
           new UpdateItemCommand({
             TableName: table,
             Key: siteKey(slug),
-            UpdateExpression: "SET #modified_at = :now ADD #version :one",
-            ConditionExpression: "#inc = :inc",
-            ExpressionAttributeNames: names("modified_at", "version", "inc"),
-            ExpressionAttributeValues: { ":now": S(now), ":one": N(1), ":inc": S(inc) },
+            UpdateExpression: slot ? "SET #modified_at = :now, #slot = :write ADD #version :one" : "SET #modified_at = :now ADD #version :one",
+            ConditionExpression: slot ? "#inc = :inc AND (attribute_not_exists(#slot) OR #slot.#r < :rev)" : "#inc = :inc",
+            ExpressionAttributeNames: { ...names("modified_at", "version", "inc"), ...(slot ? { "#slot": slot.name, "#r": "r" } : {}) },
+            ExpressionAttributeValues: {
+              ":now": S(now),
+              ":one": N(1),
+              ":inc": S(inc),
+              ...(slot ? { ":write": slot.value, ":rev": N(slot.rev) } : {}),
+            },
           }),
         ),
       );
     } catch (err) {
-      if (isConditionFailed(err)) throw new Error(`unknown site: ${slug} (deleted during the write)`);
-      throw err;
+      if (!isConditionFailed(err)) throw err;
+      // A newer write holds the slot, or the site is gone (which the plain bump then reports).
+      if (slot) return bumpVersion(slug, inc, now);
+      throw new Error(`unknown site: ${slug} (deleted during the write)`);
     }
   }
 
@@ -516,7 +707,8 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
   }
 
   /** BatchGetItem (strongly consistent) in chunks of 100, retrying unprocessed keys with backoff. */
-  async function batchGet(keys: Item[]): Promise<Item[]> {
+  async function batchGet(keys: Item[], projection?: string[]): Promise<Item[]> {
+    const shape = projection ? { ProjectionExpression: projection.map((p) => `#${p}`).join(", "), ExpressionAttributeNames: names(...projection) } : {};
     const found: Item[] = [];
     for (let start = 0; start < keys.length; start += 100) {
       let pending = keys.slice(start, start + 100);
@@ -524,7 +716,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
         if (round > 0) await backoff(stalls);
         const batch = pending;
         const out = await call(() =>
-          client.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys: batch, ConsistentRead: true } } })),
+          client.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys: batch, ConsistentRead: true, ...shape } } })),
         );
         found.push(...(out.Responses?.[table] ?? []));
         pending = out.UnprocessedKeys?.[table]?.Keys ?? [];
@@ -665,130 +857,99 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     return { items };
   }
 
-  /** The whole-site feed: one Query of limit + 1 items (more only when 1 MB pages cut it short). */
-  async function listTimeline(partition: string, query: ArticleQuery, notBeforeMs: number | undefined): Promise<ArticlePage> {
-    const want = query.limit + 1;
-    const values: Item = { ":pk": S(partition) };
-    let condition = "#pk = :pk";
-    if (query.before) {
-      condition += " AND #feed_pos < :before";
-      values[":before"] = S(position(instant(query.before.published_at, "cursor published_at"), query.before.id));
-    } else if (notBeforeMs !== undefined) {
-      condition += " AND #feed_pos >= :from";
-      values[":from"] = S(fromBound(notBeforeMs));
+  /** Articles by key (strongly consistent), placed at their timeline position when they belong in the feed. */
+  async function readArticles(partition: string, ids: string[], filter: Exclude<FeedFilter, { kind: "all" }> | undefined): Promise<Map<string, Placed<Article>>> {
+    const out = new Map<string, Placed<Article>>();
+    for (const item of await batchGet(ids.map((id) => ({ pk: S(partition), sk: S(articleSk(id)) })))) {
+      const data = optStr(item, "data");
+      const pos = optStr(item, "feed_pos");
+      if (data === undefined || pos === undefined) continue; // a tombstone
+      const article = JSON.parse(data) as Article;
+      if (filter && !hasTerm(article, filter)) continue;
+      out.set(str(item, "id"), { pos, value: article });
     }
-    const articles: Article[] = [];
-    let start: Item | undefined;
-    reading: do {
-      const from = start;
-      const out = await call(() =>
-        client.send(
-          new QueryCommand({
-            TableName: table,
-            IndexName: INDEXES.timeline,
-            KeyConditionExpression: condition,
-            ExpressionAttributeNames: condition.includes("#feed_pos") ? names("pk", "feed_pos") : names("pk"),
-            ExpressionAttributeValues: values,
-            ScanIndexForward: false,
-            Limit: want - articles.length,
-            ...(from ? { ExclusiveStartKey: from } : {}),
-          }),
-        ),
-      );
-      for (const item of out.Items ?? []) {
-        if (notBeforeMs !== undefined && positionMs(str(item, "feed_pos")) < notBeforeMs) break reading;
-        articles.push(JSON.parse(str(item, "data")) as Article);
-      }
-      start = out.LastEvaluatedKey;
-    } while (start && articles.length < want);
-    return pageOf(articles, query.limit);
+    return out;
   }
 
   /**
-   * A category/tag/author feed. Index entries come from the term GSI (limit + 1 + OVERFETCH per
-   * Query, so a few stale entries do not cost another round trip); the articles are then read by
-   * key, strongly consistent, only as many as the page still needs. An entry counts only when its
-   * revision is the article's. At most MAX_QUERY_ROUNDS Queries: a page cut short by that many
-   * stale entries still carries a `next` cursor, so nothing is skipped.
+   * A feed page. The whole-site feed Queries `timeline` (limit + 1 items, answered from the
+   * projection); a category/tag/author feed Queries its term GSI (limit + 1 + OVERFETCH entries)
+   * and reads the articles by key, only as many as the page still needs, each placed where the
+   * article itself says (at most MAX_QUERY_ROUNDS Queries: a page cut short by that many stale
+   * entries ends with a `next` cursor at the last entry looked at, so nothing is skipped). Either
+   * way the page is reconciled with the site item's log (reconcilePage): a GSI item older than
+   * the logged write of its id is skipped, and a logged article that belongs in the window but is
+   * not shown as logged is read by key.
    */
-  async function listTerm(
-    partition: string,
-    filter: Exclude<FeedFilter, { kind: "all" }>,
-    query: ArticleQuery,
-    notBeforeMs: number | undefined,
-  ): Promise<ArticlePage> {
-    const want = query.limit + 1;
-    const termPk = TERM_PK[filter.kind];
-    const values: Item = { ":pk": S(`${partition}#${await nameKey(filter.name)}`) };
-    let condition = "#tpk = :pk";
-    if (query.before) {
-      condition += " AND #term_pos < :before";
-      values[":before"] = S(position(instant(query.before.published_at, "cursor published_at"), query.before.id));
+  async function listPage(head: SiteHead, query: ArticleQuery, notBeforeMs: number | undefined): Promise<ArticlePage> {
+    const filter = query.filter.kind === "all" ? undefined : query.filter;
+    const log = logOf(head.item);
+    const beforePos = query.before ? position(instant(query.before.published_at, "cursor published_at"), query.before.id) : undefined;
+    const inRange = (pos: string): boolean =>
+      (beforePos === undefined || pos < beforePos) && (notBeforeMs === undefined || positionMs(pos) >= notBeforeMs);
+    const key = filter ? await nameKey(filter.name) : undefined;
+    const hash = filter && key !== undefined ? termHash(filter.kind, key) : undefined;
+    const gsi = filter
+      ? { index: TERM_INDEX[filter.kind], pkName: TERM_PK[filter.kind], pk: `${head.partition}#${key}`, posName: "term_pos" }
+      : { index: INDEXES.timeline, pkName: "pk", pk: head.partition, posName: "feed_pos" };
+    const values: Item = { ":pk": S(gsi.pk) };
+    let condition = "#gpk = :pk";
+    if (beforePos !== undefined) {
+      condition += " AND #pos < :before";
+      values[":before"] = S(beforePos);
     } else if (notBeforeMs !== undefined) {
-      condition += " AND #term_pos >= :from";
+      condition += " AND #pos >= :from";
       values[":from"] = S(fromBound(notBeforeMs));
     }
-    const found: Article[] = [];
-    const seen = new Set<string>();
-    let pending: Entry[] = [];
-    let start: Item | undefined;
-    let exhausted = false;
-    let rounds = 0;
-    let lastExamined: Entry | undefined;
-    while (found.length < want) {
-      if (pending.length === 0) {
-        if (exhausted || rounds >= MAX_QUERY_ROUNDS) break;
-        rounds += 1;
-        const from = start;
+    const attributeNames: Record<string, string> = condition.includes("#pos") ? { "#gpk": gsi.pkName, "#pos": gsi.posName } : { "#gpk": gsi.pkName };
+    const candidates = [...log.values()]
+      .filter((w) => !w.deleted && (hash === undefined || w.terms === "any" || w.terms.includes(hash)))
+      .map((w) => ({ id: w.id, pos: position(w.ms, w.id) }))
+      .filter((c) => inRange(c.pos));
+
+    const { placed, complete, floor } = await reconcilePage<Article>({
+      want: query.limit + 1,
+      inRange,
+      candidates,
+      frugal: filter !== undefined,
+      overfetch: filter ? OVERFETCH : 0,
+      maxRounds: filter ? MAX_QUERY_ROUNDS : Number.POSITIVE_INFINITY,
+      query: async (limit, from) => {
         const out = await call(() =>
           client.send(
             new QueryCommand({
               TableName: table,
-              IndexName: TERM_INDEX[filter.kind],
+              IndexName: gsi.index,
               KeyConditionExpression: condition,
-              ExpressionAttributeNames: condition.includes("#term_pos") ? { "#tpk": termPk, ...names("term_pos") } : { "#tpk": termPk },
+              ExpressionAttributeNames: attributeNames,
               ExpressionAttributeValues: values,
               ScanIndexForward: false,
-              Limit: want - found.length + OVERFETCH,
+              Limit: limit,
               ...(from ? { ExclusiveStartKey: from } : {}),
             }),
           ),
         );
+        const hits: IndexHit<Article>[] = [];
         for (const item of out.Items ?? []) {
-          const pos = str(item, "term_pos");
-          if (notBeforeMs !== undefined && positionMs(pos) < notBeforeMs) {
-            exhausted = true;
-            break;
-          }
-          pending.push({ id: str(item, "id"), rev: num(item, "rev"), pos });
+          const pos = str(item, gsi.posName);
+          if (notBeforeMs !== undefined && positionMs(pos) < notBeforeMs) return { hits };
+          const data = filter ? undefined : optStr(item, "data");
+          hits.push({ id: str(item, "id"), pos, rev: num(item, "rev"), ...(data !== undefined ? { value: JSON.parse(data) as Article } : {}) });
         }
-        start = out.LastEvaluatedKey;
-        if (!start) exhausted = true;
-        continue;
-      }
-      const batch = pending.slice(0, want - found.length);
-      pending = pending.slice(batch.length);
-      const ids = [...new Set(batch.map((e) => e.id))];
-      const items = await batchGet(ids.map((id) => ({ pk: S(partition), sk: S(articleSk(id)) })));
-      const byId = new Map(items.map((item) => [str(item, "id"), item]));
-      for (const entry of batch) {
-        lastExamined = entry;
-        const item = byId.get(entry.id);
-        const data = item && optStr(item, "data");
-        if (!item || data === undefined || num(item, "rev") !== entry.rev || seen.has(entry.id)) continue;
-        const article = JSON.parse(data) as Article;
-        if (!hasTerm(article, filter)) continue;
-        seen.add(entry.id);
-        found.push(article);
-      }
-    }
-    if (found.length < want && !exhausted && lastExamined) {
+        return out.LastEvaluatedKey ? { hits, start: out.LastEvaluatedKey } : { hits };
+      },
+      judge: (hit) => {
+        const logged = log.get(hit.id);
+        return logged && hit.rev !== undefined && hit.rev < logged.rev ? "skip" : "trust";
+      },
+      read: (ids) => readArticles(head.partition, ids, filter),
+    });
+    const articles = placed.map((p) => p.value);
+    if (!complete && articles.length <= query.limit && floor !== undefined) {
       // Cut short by stale entries: go on from the last entry looked at.
-      const items = found.slice(0, query.limit);
-      const next: Cursor = { published_at: formatRfc3339(positionMs(lastExamined.pos)), id: lastExamined.id };
-      return { items, next };
+      return { items: articles, next: { published_at: formatRfc3339(positionMs(floor)), id: floor.slice(MS_WIDTH + 1) } };
     }
-    return pageOf(found, query.limit);
+    return pageOf(articles, query.limit);
   }
 
   return {
@@ -992,7 +1153,13 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
         // 3. After the commit: older entries go (never newer ones: they belong to a write in flight).
         // A create has none, bar those of a write that died, which the next update removes.
         if (storedData !== undefined) await deleteEntries(head.partition, article.id, (r) => r < rev);
-        await bumpVersion(slug, head.inc, now);
+        await bumpVersion(slug, head.inc, now, {
+          id: article.id,
+          rev,
+          deleted: false,
+          ms: publishedMs,
+          terms: terms.length > LOG_MAX_TERMS ? "any" : terms.map(([kind, name]) => termHash(kind, name)),
+        });
         return { outcome: storedData !== undefined ? "updated" : "created", article: JSON.parse(data) as Article };
       }
       throw new StoreUnavailableError(`too many concurrent writes to article ${article.id}`);
@@ -1039,7 +1206,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
           throw err;
         }
         await deleteEntries(head.partition, id, (r) => r < rev);
-        await bumpVersion(slug, head.inc, now);
+        await bumpVersion(slug, head.inc, now, { id, rev, deleted: true, ms: deletedMs, terms: [] });
         return true;
       }
       throw new StoreUnavailableError(`too many concurrent writes to article ${id}`);
@@ -1050,16 +1217,15 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
       const notBeforeMs = query.notBefore === undefined ? undefined : instant(query.notBefore, "notBefore");
       const head = await readSite(slug);
       if (!head) return { items: [] };
-      return query.filter.kind === "all"
-        ? listTimeline(head.partition, query, notBeforeMs)
-        : listTerm(head.partition, query.filter, query, notBeforeMs);
+      return listPage(head, query, notBeforeMs);
     },
 
     async rangeFingerprint(slug: string, range: { from: string; to: string }): Promise<string> {
       const fromMs = instant(range.from, "from");
       const toMs = instant(range.to, "to");
       const head = await readSite(slug);
-      const lines: string[] = [];
+      /** id → revision of the articles published in the range. */
+      const revs = new Map<string, number>();
       if (head && fromMs < toMs) {
         await queryAll(
           {
@@ -1070,10 +1236,35 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
             ProjectionExpression: "#id, #rev",
           },
           async (items) => {
-            for (const item of items) lines.push(`${str(item, "id")}\u0000${num(item, "rev")}`);
+            for (const item of items) {
+              const id = str(item, "id");
+              revs.set(id, Math.max(num(item, "rev"), revs.get(id) ?? -1));
+            }
           },
         );
+        // Where the GSI and the log disagree (the GSI shows an older revision, or misses a logged
+        // article the log puts in the range), the article item decides: read by key.
+        const doubtful: string[] = [];
+        for (const logged of logOf(head.item).values()) {
+          const seen = revs.get(logged.id);
+          if (seen !== undefined && seen >= logged.rev) continue;
+          const inside = !logged.deleted && logged.ms >= fromMs && logged.ms < toMs;
+          if (seen === undefined && !inside) continue;
+          doubtful.push(logged.id);
+        }
+        if (doubtful.length > 0) {
+          const items = await batchGet(
+            doubtful.map((id) => ({ pk: S(head.partition), sk: S(articleSk(id)) })),
+            ["id", "rev", "feed_pos"],
+          );
+          for (const id of doubtful) revs.delete(id);
+          for (const item of items) {
+            const pos = optStr(item, "feed_pos");
+            if (pos !== undefined && positionMs(pos) >= fromMs && positionMs(pos) < toMs) revs.set(str(item, "id"), num(item, "rev"));
+          }
+        }
       }
+      const lines = [...revs].map(([id, rev]) => `${id}\u0000${rev}`);
       lines.sort();
       return `${lines.length}-${(await sha256Hex(lines.join("\n"))).slice(0, 16)}`;
     },
@@ -1083,30 +1274,60 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
       const sinceMs = instant(query.since, "since");
       const head = await readSite(slug);
       if (!head || query.limit === 0) return [];
-      const out: Tombstone[] = [];
-      let start: Item | undefined;
-      do {
-        const from = start;
-        const page = await call(() =>
-          client.send(
-            new QueryCommand({
-              TableName: table,
-              IndexName: INDEXES.tombstones,
-              KeyConditionExpression: "#pk = :pk AND #deleted_pos >= :since",
-              ExpressionAttributeNames: names("pk", "deleted_pos"),
-              ExpressionAttributeValues: { ":pk": S(head.partition), ":since": S(fromBound(sinceMs)) },
-              ScanIndexForward: false,
-              Limit: query.limit - out.length,
-              ...(from ? { ExclusiveStartKey: from } : {}),
-            }),
-          ),
-        );
-        for (const item of page.Items ?? []) {
-          out.push({ id: str(item, "id"), published_at: str(item, "published_at"), deleted_at: str(item, "deleted_at") });
-        }
-        start = page.LastEvaluatedKey;
-      } while (start && out.length < query.limit);
-      return out;
+      const log = logOf(head.item);
+      const { partition } = head;
+      // The GSI projects no revision: a tombstone of a logged id is trusted only when it is the
+      // logged deletion itself (same instant); otherwise the item is read by key.
+      const { placed } = await reconcilePage<Tombstone>({
+        want: query.limit,
+        inRange: (pos) => positionMs(pos) >= sinceMs,
+        candidates: [...log.values()].filter((w) => w.deleted && w.ms >= sinceMs).map((w) => ({ id: w.id, pos: position(w.ms, w.id) })),
+        frugal: false,
+        overfetch: 0,
+        maxRounds: Number.POSITIVE_INFINITY,
+        query: async (limit, from) => {
+          const out = await call(() =>
+            client.send(
+              new QueryCommand({
+                TableName: table,
+                IndexName: INDEXES.tombstones,
+                KeyConditionExpression: "#pk = :pk AND #deleted_pos >= :since",
+                ExpressionAttributeNames: names("pk", "deleted_pos"),
+                ExpressionAttributeValues: { ":pk": S(partition), ":since": S(fromBound(sinceMs)) },
+                ScanIndexForward: false,
+                Limit: limit,
+                ...(from ? { ExclusiveStartKey: from } : {}),
+              }),
+            ),
+          );
+          const hits: IndexHit<Tombstone>[] = (out.Items ?? []).map((item) => ({
+            id: str(item, "id"),
+            pos: str(item, "deleted_pos"),
+            value: { id: str(item, "id"), published_at: str(item, "published_at"), deleted_at: str(item, "deleted_at") },
+          }));
+          return out.LastEvaluatedKey ? { hits, start: out.LastEvaluatedKey } : { hits };
+        },
+        judge: (hit) => {
+          const logged = log.get(hit.id);
+          return !logged || (logged.deleted && position(logged.ms, logged.id) === hit.pos) ? "trust" : "read";
+        },
+        read: async (ids) => {
+          const out = new Map<string, Placed<Tombstone>>();
+          const items = await batchGet(
+            ids.map((id) => ({ pk: S(partition), sk: S(articleSk(id)) })),
+            ["id", "published_at", "deleted_at", "deleted_pos"],
+          );
+          for (const item of items) {
+            const pos = optStr(item, "deleted_pos");
+            const published = optStr(item, "published_at");
+            const deleted = optStr(item, "deleted_at");
+            if (pos === undefined || published === undefined || deleted === undefined) continue; // a live article
+            out.set(str(item, "id"), { pos, value: { id: str(item, "id"), published_at: published, deleted_at: deleted } });
+          }
+          return out;
+        },
+      });
+      return placed.slice(0, query.limit).map((p) => p.value);
     },
 
     async pruneTombstones(olderThan: string): Promise<number> {

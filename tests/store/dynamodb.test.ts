@@ -8,15 +8,16 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Article, FeedFilter } from "../../src/core/model.ts";
-import { createDynamoStore, INDEXES, TABLE_SCHEMA, TTL_ATTRIBUTE } from "../../src/store/dynamodb.ts";
+import { createDynamoStore, INDEXES, LOG_SIZE, TABLE_SCHEMA, TTL_ATTRIBUTE } from "../../src/store/dynamodb.ts";
 import { StoreUnavailableError, type Cursor, type Store } from "../../src/store/port.ts";
 import { makeArticle, makeRecord, makeSite, storeContract } from "./contract.ts";
-import { countReads, freshTable, localClient, startDynalite, type Dynalite } from "./dynalite.ts";
+import { countReads, freshTable, lagIndexes, localClient, startDynalite, type Dynalite } from "./dynalite.ts";
 
 let server: Dynalite;
 beforeAll(async () => {
@@ -187,7 +188,117 @@ describe("DynamoDB store: particulars", () => {
       `items read for a page of ${LIMIT} with 2,000 articles stored: timeline ${first.total} (capacity ${first.capacity}), ` +
         `deep timeline ${deep.total}, category ${category.total} (capacity ${category.capacity}), deep tag ${deepTag.total}`,
     );
+
+    // The site item carries the log of the last 32 writes and is still one 4 KB read unit.
+    counter.reset();
+    await store.getSiteVersion("nisan");
+    expect(counter.capacity()).toBe(1);
+    const siteItem = (await raw.send(new GetItemCommand({ TableName: table, Key: { pk: { S: "SITE#nisan" }, sk: { S: "SITE" } }, ConsistentRead: true }))).Item ?? {};
+    expect(Object.keys(siteItem).filter((k) => /^l\d+$/.test(k)).length).toBe(LOG_SIZE);
+    // DynamoDB's item size: attribute names and values in UTF-8 bytes, numbers ~ digits / 2 + 1, maps + 3.
+    const size = (value: AttributeValue): number =>
+      value.S !== undefined
+        ? new TextEncoder().encode(value.S).length
+        : value.N !== undefined
+          ? Math.ceil(value.N.length / 2) + 1
+          : value.M
+            ? 3 + Object.entries(value.M).reduce((sum, [name, v]) => sum + name.length + 1 + size(v), 0)
+            : 1;
+    const siteBytes = Object.entries(siteItem).reduce((sum, [name, v]) => sum + name.length + size(v), 0);
+    const logBytes = Object.entries(siteItem).filter(([name]) => /^l\d+$/.test(name)).reduce((sum, [name, v]) => sum + name.length + size(v), 0);
+    expect(siteBytes).toBeLessThan(4096);
+
+    // Now the GSIs stop (they see none of what follows): 3 publishes at the top, an edit, a
+    // category move, a delete and a move to the top. Pages still answer the committed state, for
+    // one extra read by key per logged write in the page's window, and nothing else.
+    const lag = await lagIndexes(client, server.endpoint, table, { items: Number.POSITIVE_INFINITY });
+    const truth = createDynamoStore({ client: localClient(server.endpoint), table });
+    opened.push(truth);
+    for (let i = 0; i < 3; i++) await store.putArticle("nisan", makeArticle(`b${i}`, { published_at: at(1001 + i), categories: ["سياسة"], tags: ["روسيا"] }), at(2001));
+    await store.putArticle("nisan", { ...article(999), title: "edited", updated_at: at(2002) }, at(2002));
+    await store.putArticle("nisan", { ...article(998), categories: ["رياضة"], updated_at: at(2003) }, at(2003));
+    await store.deleteArticle("nisan", "a0997", at(2004));
+    await store.putArticle("nisan", { ...article(500), published_at: at(1004), updated_at: at(2005) }, at(2005));
+    const WRITES = 7;
+    expect(lag.behind()).toBeGreaterThan(0);
+    const lagging = {
+      timeline: await measure(ALL),
+      category: await measure({ kind: "category", name: "سياسة" }),
+      deep: await measure(ALL, { published_at: at(100), id: "a0100" }),
+      deepTag: await measure({ kind: "tag", name: "روسيا" }, { published_at: at(500), id: "a0500" }),
+    };
+    expect(lagging.timeline.page).toStrictEqual(await truth.listArticles("nisan", { filter: ALL, limit: LIMIT }));
+    expect(lagging.timeline.page.items.slice(0, 5).map((a) => a.id)).toStrictEqual(["a0500", "b2", "b1", "b0", "a0999"]);
+    expect(lagging.category.page).toStrictEqual(await truth.listArticles("nisan", { filter: { kind: "category", name: "سياسة" }, limit: LIMIT }));
+    expect(lagging.deep.page).toStrictEqual(await truth.listArticles("nisan", { filter: ALL, limit: LIMIT, before: { published_at: at(100), id: "a0100" } }));
+    expect(lagging.deepTag.page).toStrictEqual(
+      await truth.listArticles("nisan", { filter: { kind: "tag", name: "روسيا" }, limit: LIMIT, before: { published_at: at(500), id: "a0500" } }),
+    );
+    // The timeline: the same Query, plus the logged writes it does not show (read by key, one call).
+    expect(lagging.timeline).toMatchObject({ site: 1, query: LIMIT + 1, calls: 3 });
+    expect(lagging.timeline.batch).toBeGreaterThan(0);
+    expect(lagging.timeline.batch).toBeLessThanOrEqual(WRITES);
+    // A category: at most the logged writes more than without lag.
+    expect(lagging.category.total).toBeLessThanOrEqual(category.total + WRITES);
+    // Deep pages: nothing logged falls in their window, so exactly as without lag.
+    expect(lagging.deep).toMatchObject({ site: 1, query: LIMIT + 1, batch: 0, calls: 2 });
+    expect(lagging.deepTag).toMatchObject({ site: 1, batch: LIMIT + 1, calls: 3 });
+    // Tombstones and fingerprints: the deletion and the moves, read by key.
+    counter.reset();
+    expect(await store.listTombstones("nisan", { since: at(0), limit: LIMIT })).toStrictEqual(await truth.listTombstones("nisan", { since: at(0), limit: LIMIT }));
+    const tombstoneReads = counter.items();
+    const june = { from: "2024-06-01T00:00:00Z", to: "2024-07-01T00:00:00Z" };
+    expect(await store.rangeFingerprint("nisan", june)).toBe(await truth.rangeFingerprint("nisan", june));
+    console.log(
+      `with the GSIs ${WRITES} writes behind: timeline ${lagging.timeline.total} items (${lagging.timeline.batch} by key, capacity ${lagging.timeline.capacity}), ` +
+        `category ${lagging.category.total} (capacity ${lagging.category.capacity}), deep timeline ${lagging.deep.total}, deep tag ${lagging.deepTag.total}, ` +
+        `tombstones ${tombstoneReads}; site item ${siteBytes} bytes, of which the log ${logBytes}`,
+    );
+    // Caught up: back to the reads without lag.
+    await lag.catchUp();
+    expect(await measure(ALL)).toMatchObject({ site: 1, query: LIMIT + 1, batch: 0, total: 1 + LIMIT + 1, calls: 2 });
+    expect(await measure({ kind: "category", name: "سياسة" })).toMatchObject({ site: 1, query: LIMIT + 1 + 4, batch: LIMIT + 1, calls: 3 });
+    lag.close();
   }, 180_000);
+
+  it("logs each write in slot rev mod 32 of the site item, with the version bump; a slot holding a newer write is kept", async () => {
+    const { store } = await open();
+    await store.createSite(makeRecord("nisan"));
+    const siteItem = async (): Promise<Item> =>
+      (await raw.send(new GetItemCommand({ TableName: table, Key: { pk: { S: "SITE#nisan" }, sk: { S: "SITE" } }, ConsistentRead: true }))).Item ?? {};
+    await store.putArticle("nisan", makeArticle("a", { published_at: at(1) }), at(10));
+    await store.deleteArticle("nisan", "a", at(11));
+    const wide = Array.from({ length: 20 }, (_, i) => `t${i}`);
+    await store.putArticle("nisan", makeArticle("b", { published_at: at(2), categories: ["C#"], tags: wide }), at(12));
+    const item = await siteItem();
+    expect(item.seq?.N).toBe("3");
+    expect(item.version?.N).toBe("4");
+    const slot = (n: number) => ({ rev: item[`l${n}`]?.M?.r?.N, write: JSON.parse(item[`l${n}`]?.M?.w?.S ?? "null") as unknown });
+    // [id, ms, deleted, term hashes]: a publish, a delete (its deleted_at), and an article with
+    // more than 16 terms, logged as matching every filter.
+    expect(slot(1)).toMatchObject({ rev: "1", write: ["a", Date.parse(at(1)), 0, expect.stringMatching(/^[0-9a-z]+( [0-9a-z]+){4}$/)] });
+    expect(slot(2)).toStrictEqual({ rev: "2", write: ["a", Date.parse(at(11)), 1] });
+    expect(slot(3)).toStrictEqual({ rev: "3", write: ["b", Date.parse(at(2)), 0, "*"] });
+
+    // A write whose slot already holds a newer revision (32 revisions allocated while it was in
+    // flight, simulated here) bumps the version without overwriting the newer entry.
+    const newer = { M: { r: { N: String(4 + LOG_SIZE) }, w: { S: JSON.stringify(["z", 0, 1]) } } };
+    await raw.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: { S: "SITE#nisan" }, sk: { S: "SITE" } },
+        UpdateExpression: "SET l4 = :w",
+        ExpressionAttributeValues: { ":w": newer },
+      }),
+    );
+    expect((await store.putArticle("nisan", makeArticle("c", { published_at: at(3) }), at(13))).outcome).toBe("created");
+    const after = await siteItem();
+    expect(after.seq?.N).toBe("4");
+    expect(after.version?.N).toBe("5");
+    expect(after.modified_at?.S).toBe(at(13));
+    expect(after.l4).toStrictEqual(newer);
+    expect(await ids(store, "nisan")).toEqual(["c", "b"]);
+  });
 
   it("ignores index entries no article revision matches, and keeps pages full (over-fetch)", async () => {
     const { store } = await open();
