@@ -23,16 +23,30 @@ export function feedEtag(version: number | string, documentKey: string): string 
   return `"${tag}-${fnv1a(`${RENDER_GENERATION}|${documentKey}`)}"`;
 }
 
-function opaqueTag(tag: string): string {
-  return tag.startsWith("W/") ? tag.slice(2) : tag;
+const CODING_SUFFIX: Record<ContentCoding, string> = { identity: "", gzip: "-gz", br: "-br" };
+
+/**
+ * The ETag of one content coding of a document: each coding is its own representation
+ * (RFC 9110 §8.8.3), so a cache never pairs a 304 with bytes in another coding.
+ */
+export function codedEtag(etag: string, coding: ContentCoding): string {
+  const base = baseEtag(etag);
+  return coding === "identity" ? base : `${base.slice(0, -1)}${CODING_SUFFIX[coding]}"`;
+}
+
+/** The document's ETag without weakness or coding: what If-None-Match is compared on. */
+export function baseEtag(tag: string): string {
+  const strong = tag.startsWith("W/") ? tag.slice(2) : tag;
+  return strong.replace(/-(?:gz|br)"$/, '"');
 }
 
 /** If-None-Match uses the weak comparison (RFC 9110 §13.1.2). */
 export function noneMatch(header: string, etag: string): boolean {
   const trimmed = header.trim();
   if (trimmed === "*") return true;
-  const wanted = opaqueTag(etag);
-  return trimmed.split(",").some((candidate) => opaqueTag(candidate.trim()) === wanted);
+  // Any coding of the same document matches: the client's copy is current, whatever its coding.
+  const wanted = baseEtag(etag);
+  return trimmed.split(",").some((candidate) => baseEtag(candidate.trim()) === wanted);
 }
 
 export interface Validators {

@@ -18,7 +18,7 @@
 
 import type { Context } from "hono";
 import { monthOf, monthRange, type Month } from "../core/archive.ts";
-import { chooseEncoding, isNotModified } from "../core/caching.ts";
+import { chooseEncoding, codedEtag, isNotModified } from "../core/caching.ts";
 import { slugProblem } from "../core/site.ts";
 import type { Background, FeedCache } from "../store/cache/port.ts";
 import type { SiteRecord, SiteVersion, Store } from "../store/port.ts";
@@ -149,15 +149,17 @@ export function createHotFeeds(
         documents.delete(key);
         return { version };
       }
-      const conditional = { ifNoneMatch: c.req.header("if-none-match"), ifModifiedSince: c.req.header("if-modified-since") };
-      if (isNotModified(conditional, hot)) return { response: new Response(null, { status: 304, headers: { ...hot.headers } }) };
       const coding = chooseEncoding(c.req.header("accept-encoding"), deps.codings);
+      const conditional = { ifNoneMatch: c.req.header("if-none-match"), ifModifiedSince: c.req.header("if-modified-since") };
+      if (isNotModified(conditional, hot)) {
+        return { response: new Response(null, { status: 304, headers: { ...hot.headers, etag: codedEtag(hot.etag, coding) } }) };
+      }
       const cached = await deps.feedCache.get(`${hot.cacheKeyPrefix}${coding}`, background);
       // Not cached in this coding (yet, or any more): the full path builds or compresses it.
       if (cached === undefined) return { version };
       documents.delete(key);
       documents.set(key, hot);
-      const headers: Record<string, string> = { ...hot.headers };
+      const headers: Record<string, string> = { ...hot.headers, etag: codedEtag(hot.etag, coding) };
       if (coding !== "identity") headers["content-encoding"] = coding;
       headers["content-type"] = hot.contentType;
       headers["content-length"] = String(cached.body.byteLength);

@@ -3,7 +3,7 @@
 
 import type { Context, Hono } from "hono";
 import { monthOf, monthRange, nextMonth, parseMonth, rangeText, type Month } from "../core/archive.ts";
-import { cacheControl, chooseEncoding, feedEtag, isNotModified } from "../core/caching.ts";
+import { cacheControl, chooseEncoding, codedEtag, feedEtag, isNotModified } from "../core/caching.ts";
 import { formatHttpDate, formatRfc3339 } from "../core/dates.ts";
 import {
   archivePath,
@@ -63,6 +63,8 @@ interface Plan {
   maxAge: number;
   /** Whether an empty result may be cached (subscription feeds of the whole site only). */
   cacheEmpty: boolean;
+  /** Epoch ms of the document's last change, when it is later than the site's last write. */
+  changedAt?: number;
   /** Subscription feeds: the clock window the key holds in (its month), for the hot-document memo. */
   window?: { from: number; to: number };
   build(): Promise<{ body: Uint8Array; empty: boolean }>;
@@ -123,6 +125,8 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
       version: String(record.version),
       maxAge: site.ttl_minutes * 60,
       cacheEmpty: filter.kind === "all",
+      // The prev-archive link may move when a month closes: the document changed then too.
+      ...(filter.kind === "all" ? { changedAt: currentStart } : {}),
       window: { from: currentStart, to: currentEnd },
       async build() {
         let before = query.before;
@@ -191,7 +195,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
 
   const respond = async (c: Context, record: SiteRecord, format: FeedFormat, plan: Plan): Promise<Response> => {
     const etag = feedEtag(plan.version, plan.key);
-    const lastModified = Date.parse(record.modified_at);
+    const lastModified = Math.max(Date.parse(record.modified_at), plan.changedAt ?? 0);
     const headers: Record<string, string> = {
       etag,
       "last-modified": formatHttpDate(lastModified),
@@ -202,11 +206,12 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
       // WebSub discovery, on 200 and 304 alike.
       link: feedLinkHeader(record.site.websub_hubs, plan.selfUrl),
     };
+    const coding = chooseEncoding(c.req.header("accept-encoding"), deps.codings);
+    headers.etag = codedEtag(etag, coding);
     if (isNotModified({ ifNoneMatch: c.req.header("if-none-match"), ifModifiedSince: c.req.header("if-modified-since") }, { etag, lastModified })) {
       return new Response(null, { status: 304, headers });
     }
 
-    const coding = chooseEncoding(c.req.header("accept-encoding"), deps.codings);
     const cacheKey = (codingName: string) => `${plan.key}#${plan.version}#${codingName}`;
     const background = backgroundFor(c, deps.log);
     const remember = async (key: string, value: CachedBody) => {

@@ -4,7 +4,7 @@
 // writes and stale-if-error as in feeds.ts.
 
 import type { Context, Hono, Next } from "hono";
-import { cacheControl, chooseEncoding, feedEtag, isNotModified } from "../core/caching.ts";
+import { cacheControl, chooseEncoding, codedEtag, feedEtag, isNotModified } from "../core/caching.ts";
 import { formatHttpDate } from "../core/dates.ts";
 import { DEFAULT_LIMIT, MAX_LIMIT } from "../core/feed.ts";
 import { OPML_CONTENT_TYPE, renderOpml } from "../core/render/opml.ts";
@@ -44,10 +44,11 @@ export function registerPageRoutes(app: Hono, deps: AppDeps): void {
       "x-content-type-options": "nosniff",
       ...doc.headers,
     };
+    const coding = chooseEncoding(c.req.header("accept-encoding"), deps.codings);
+    headers.etag = codedEtag(etag, coding);
     if (isNotModified({ ifNoneMatch: c.req.header("if-none-match"), ifModifiedSince: c.req.header("if-modified-since") }, { etag, lastModified })) {
       return new Response(null, { status: 304, headers });
     }
-    const coding = chooseEncoding(c.req.header("accept-encoding"), deps.codings);
     const cacheKey = (codingName: string) => `${key}#${record.version}#${codingName}`;
     const background = backgroundFor(c, deps.log);
     const remember = (k: string, body: Uint8Array) => background(deps.feedCache.put(k, { body, empty: false }));

@@ -10,7 +10,7 @@
 // trace here either.
 
 import type { Context } from "hono";
-import { chooseEncoding, isNotModified } from "../core/caching.ts";
+import { chooseEncoding, codedEtag, isNotModified } from "../core/caching.ts";
 import { StoreUnavailableError } from "../store/port.ts";
 import type { AppDeps } from "./deps.ts";
 
@@ -56,11 +56,12 @@ export function createStaleIfError(
     const headers = { ...served.headers };
     const etag = headers["etag"] ?? "";
     const lastModified = Date.parse(headers["last-modified"] ?? "");
+    const coding = chooseEncoding(c.req.header("accept-encoding"), deps.codings);
+    if (etag) headers["etag"] = codedEtag(etag, coding);
     if (isNotModified({ ifNoneMatch: c.req.header("if-none-match"), ifModifiedSince: c.req.header("if-modified-since") }, { etag, lastModified })) {
       delete headers["content-type"];
       return new Response(null, { status: 304, headers });
     }
-    const coding = chooseEncoding(c.req.header("accept-encoding"), deps.codings);
     let body = (await deps.feedCache.get(`${served.cacheKeyPrefix}${coding}`))?.body;
     if (body === undefined && coding !== "identity") {
       const identity = await deps.feedCache.get(`${served.cacheKeyPrefix}identity`);

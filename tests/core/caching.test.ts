@@ -44,3 +44,20 @@ describe("chooseEncoding", () => {
     expect(chooseEncoding("br", ["gzip"])).toBe("identity");
   });
 });
+
+describe("per-coding ETags", () => {
+  it("gives each content coding its own strong tag, all matching the same document", async () => {
+    const { codedEtag, baseEtag } = await import("../../src/core/caching.ts");
+    const etag = feedEtag(7, "https://x/nisan/rss.xml");
+    const gz = codedEtag(etag, "gzip");
+    const br = codedEtag(etag, "br");
+    expect(codedEtag(etag, "identity")).toBe(etag);
+    expect(new Set([etag, gz, br]).size).toBe(3);
+    expect(gz).toMatch(/-gz"$/);
+    expect(baseEtag(br)).toBe(etag);
+    expect(codedEtag(gz, "br")).toBe(br);
+    // A client holding any coding's tag has the current document.
+    for (const held of [etag, gz, br, `W/${gz}`]) expect(noneMatch(held, etag)).toBe(true);
+    expect(noneMatch(codedEtag(feedEtag(8, "https://x/nisan/rss.xml"), "gzip"), etag)).toBe(false);
+  });
+});

@@ -146,6 +146,21 @@ describe("feed history", () => {
       expect(links["prev-archive"]).toBe(`${BASE_URL}/nisan/archive/2024/04/atom.xml`);
     });
 
+    it("dates the subscription feed's Last-Modified no earlier than the month's start, when prev-archive may move", async () => {
+      const first = await h.request("/nisan/atom.xml");
+      const lastModified = first.headers.get("last-modified")!;
+      // The harness clock is 2026-11-27; move it into December (Asia/Amman), with no write.
+      h.advance(5 * 86_400_000);
+      const later = await h.request("/nisan/atom.xml", { headers: { "if-modified-since": lastModified } });
+      expect(later.status).toBe(200);
+      expect(later.headers.get("last-modified")).toBe("Mon, 30 Nov 2026 21:00:00 GMT");
+      expect(later.headers.get("etag")).not.toBe(first.headers.get("etag"));
+      // Filtered feeds have no archive links: their validators stay.
+      const category = `/nisan/categories/${encodeURIComponent("سياسة")}/atom.xml`;
+      const cat = await h.request(category);
+      expect(cat.headers.get("last-modified")).toBe(lastModified);
+    });
+
     it("refuses months that are not closed, and malformed months", async () => {
       const current = new Date(h.now()).toISOString().slice(0, 7).replace("-", "/");
       for (const bad of [`/nisan/archive/${current}/atom.xml`, "/nisan/archive/2999/01/atom.xml", "/nisan/archive/2024/13/atom.xml", "/nisan/archive/24/01/atom.xml"]) {
