@@ -20,7 +20,7 @@ const app = createApp({
   config: settings.config,
   random: nodeRandom,
   feedCache: createMemoryFeedCache({ maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 }),
-  // Item fragments for rebuilds (ARCHITECTURE.md, Caches): ~30 KB per Arabic article in all three formats.
+  // Item fragments for rebuilds (ARCHITECTURE.md, Caches): ~24 KB per Arabic article in all three formats.
   fragmentCache: createMemoryFragmentCache({ maxBytes: 64 * 1024 * 1024, maxEntries: 50_000 }),
   codings: ["br", "gzip"],
   compress: nodeCompress,
