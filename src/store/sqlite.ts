@@ -137,8 +137,12 @@ function nodeEngine(db: DatabaseSync): SqlEngine {
       }
     },
 
-    async batch(statements): Promise<BatchResult[]> {
+    async batch(statements, options): Promise<BatchResult[]> {
+      // WAL with synchronous=NORMAL commits without fsync (safe against a crash of the process);
+      // every other batch keeps FULL, whose fsync also flushes the relaxed commits before it.
+      const relaxed = options?.relaxed === true;
       try {
+        if (relaxed) db.exec("PRAGMA synchronous=NORMAL");
         db.exec("BEGIN IMMEDIATE");
         const results = statements.map((s): BatchResult => {
           const st = prepare(s.sql);
@@ -150,6 +154,14 @@ function nodeEngine(db: DatabaseSync): SqlEngine {
       } catch (err) {
         rollback(db);
         throw translate(err);
+      } finally {
+        if (relaxed) {
+          try {
+            db.exec("PRAGMA synchronous=FULL");
+          } catch {
+            // Closed meanwhile: nothing left to make durable.
+          }
+        }
       }
     },
 
