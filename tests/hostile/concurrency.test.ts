@@ -1,16 +1,18 @@
 // 200 concurrent publishes over real HTTP to the real Node server (functions/node.ts as a child
-// process over a temporary SQLite file): new ids, racing writers of one id with different
-// updated_at, and webhook messages sent several times at once. Every acknowledged write is stored
-// exactly once, the newest updated_at wins, a webhook message is applied once (its copies answer
-// the stored first response or 409), and every feed lists each article once.
+// process), once on a temporary SQLite file and once on DynamoDB (dynalite): new ids, racing writers
+// of one id with different updated_at, and webhook messages sent several times at once. Every
+// acknowledged write is stored exactly once, the newest updated_at wins, a webhook message is
+// applied once (its copies answer the stored first response or 409 while the first is in flight),
+// and every feed lists each article once.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signWebhook } from "../../src/core/auth.ts";
+import { startDynaliteProcess, withoutAws } from "../e2e/contract.ts";
 import { newArticle } from "../http/api-helpers.ts";
-import { freePort, killAllServers, spawnServer, waitForHealthy, type ServerProcess } from "../functions/server-process.ts";
+import { freePort, killAllServers, sleep, spawnServer, waitForHealthy, type ServerProcess } from "../functions/server-process.ts";
 
 const TOKEN = "concurrency-admin-token-0123456789";
 const NEW_IDS = 100;
@@ -19,32 +21,74 @@ const WRITERS_PER_ID = 10;
 const MESSAGES = 10;
 const COPIES_PER_MESSAGE = 5;
 
-let dir: string;
-let proc: ServerProcess;
-let key: string;
-let secret: string;
+interface Started {
+  proc: ServerProcess;
+  /** Kills the server and whatever it runs on (whole process groups), waits, removes its files. */
+  stop(): Promise<void>;
+}
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "nashir-concurrency-"));
+/** SIGKILL to each process group, then wait for the exits (bounded). */
+async function stopProcesses(procs: ServerProcess[], dir: string): Promise<void> {
+  for (const p of procs) p.kill();
+  await Promise.all(procs.map((p) => Promise.race([p.exited, sleep(5_000)])));
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** The Node server on a fresh SQLite file. */
+async function startOnSqlite(): Promise<Started> {
+  const dir = mkdtempSync(join(tmpdir(), "nashir-concurrency-"));
   const port = await freePort();
-  proc = spawnServer({
+  const server = spawnServer({
     script: "functions/node.ts",
     port,
     env: { PORT: String(port), HOST: "127.0.0.1", NASHIR_DB: join(dir, "nashir.db"), NASHIR_ADMIN_TOKEN: TOKEN, NASHIR_BASE_URL: undefined, NASHIR_STORE: undefined },
   });
-  await waitForHealthy(proc);
-  const res = await fetch(`${proc.origin}/v1/sites/nisan`, {
-    method: "PUT",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify({ title: "نيسان", home_page_url: "https://nisan.example/ar/", language: "ar", timezone: "Asia/Amman" }),
+  const stop = () => stopProcesses([server], dir);
+  await waitForHealthy(server).catch(async (error: unknown) => {
+    await stop();
+    throw error;
   });
-  expect(res.status).toBe(201);
-  ({ api_key: key, webhook_secret: secret } = (await res.json()) as { api_key: string; webhook_secret: string });
-});
+  return { proc: server, stop };
+}
+
+/** The Node server on DynamoDB (dynalite in memory), with no AWS settings; nothing goes to SQLite. */
+async function startOnDynalite(): Promise<Started> {
+  const dir = mkdtempSync(join(tmpdir(), "nashir-concurrency-ddb-"));
+  const procs: ServerProcess[] = [];
+  const stop = () => stopProcesses(procs, dir);
+  try {
+    const dynalite = await startDynaliteProcess("nashir-concurrency");
+    procs.push(dynalite.proc);
+    const port = await freePort();
+    const server = spawnServer({
+      script: "functions/node.ts",
+      port,
+      env: withoutAws({
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        NASHIR_STORE: "dynamodb",
+        NASHIR_DYNAMODB_ENDPOINT: dynalite.endpoint,
+        NASHIR_DYNAMODB_TABLE: dynalite.table,
+        NASHIR_DB: join(dir, "unused", "nashir.db"),
+        NASHIR_ADMIN_TOKEN: TOKEN,
+        NASHIR_BASE_URL: undefined,
+      }),
+    });
+    procs.push(server);
+    await waitForHealthy(server);
+    return { proc: server, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+let proc: ServerProcess;
+let key: string;
+let secret: string;
 
 afterAll(async () => {
   await killAllServers();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 interface Sent {
@@ -88,7 +132,28 @@ async function listAll(): Promise<{ id: string; updated_at: string; title: strin
   throw new Error("the list never ended");
 }
 
-describe("200 concurrent publishes to the real Node server", () => {
+describe.each([
+  { store: "SQLite", start: startOnSqlite },
+  { store: "DynamoDB (dynalite)", start: startOnDynalite },
+])("200 concurrent publishes to the real Node server on $store", ({ store, start }) => {
+  let started: Started | undefined;
+
+  beforeAll(async () => {
+    started = await start();
+    proc = started.proc;
+    const res = await fetch(`${proc.origin}/v1/sites/nisan`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ title: "نيسان", home_page_url: "https://nisan.example/ar/", language: "ar", timezone: "Asia/Amman" }),
+    });
+    expect(res.status).toBe(201);
+    ({ api_key: key, webhook_secret: secret } = (await res.json()) as { api_key: string; webhook_secret: string });
+  });
+
+  afterAll(async () => {
+    await started?.stop();
+  });
+
   it("every acknowledged write is stored once, the newest updated_at wins, messages apply once, feeds list each article once", async () => {
     const jobs: (() => Promise<Sent>)[] = [];
     const published = "2024-06-19T12:00:00Z";
@@ -161,16 +226,19 @@ describe("200 concurrent publishes to the real Node server", () => {
       }
     }
 
-    const copies = results.filter((x) => x.kind === "message");
-    console.log(
-      `concurrency: ${results.length} requests, 5xx ${results.filter((r) => r.status >= 500).length}, ` +
-        `message copies: ${copies.filter((x) => !x.replayed && x.status === 201).length} applied, ` +
-        `${copies.filter((x) => x.replayed).length} replayed, ${copies.filter((x) => x.status === 409).length} in flight (409)`,
-    );
-
     // The store: every acknowledged id exactly once; raced ids hold the newest updated_at.
     const stored = await listAll();
     const ids = stored.map((a) => a.id);
+    const copies = results.filter((x) => x.kind === "message");
+    const count = (keep: (r: Sent) => boolean) => results.filter(keep).length;
+    const lost = [...new Set(results.filter((r) => r.status < 300).map((r) => r.id))].filter((id) => !ids.includes(id));
+    console.log(
+      `concurrency on ${store}: ${results.length} requests, 2xx ${count((r) => r.status >= 200 && r.status < 300)}, ` +
+        `409 ${count((r) => r.status === 409)}, 5xx ${count((r) => r.status >= 500)}, writes lost ${lost.length}; ` +
+        `message copies: ${copies.filter((x) => !x.replayed && x.status === 201).length} applied, ` +
+        `${copies.filter((x) => x.replayed).length} replayed, ${copies.filter((x) => x.status === 409).length} in flight (409)`,
+    );
+    expect(lost).toEqual([]);
     expect(new Set(ids).size).toBe(ids.length);
     const acknowledged = new Set(results.filter((r) => r.status < 300).map((r) => r.id));
     expect(new Set(ids)).toEqual(acknowledged);
