@@ -10,7 +10,8 @@ import { getConnInfo, type LambdaContext, type LambdaEvent } from "hono/aws-lamb
 import type { AppConfig, AppDeps, Compressor } from "../http/deps.ts";
 import { createMemoryFeedCache } from "../store/cache/memory.ts";
 import type { Store } from "../store/port.ts";
-import { baseUrlSetting, cryptoRandom, integerSetting, jsonLineLog, zlibCompress, type Env } from "./node-runtime.ts";
+import { cryptoRandom, jsonLineLog, zlibCompress } from "./node-runtime.ts";
+import { baseUrlSetting, integerSetting, type Env } from "./settings.ts";
 import { createAttemptNotifier, type AttemptNotifier } from "./websub.ts";
 
 

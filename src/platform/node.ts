@@ -10,7 +10,8 @@ import { serve } from "@hono/node-server";
 import type { Hono } from "hono";
 import type { AppConfig, Compressor } from "../http/deps.ts";
 import type { Store } from "../store/port.ts";
-import { baseUrlSetting, cryptoRandom, integerSetting, jsonLineLog, zlibCompress, type Env } from "./node-runtime.ts";
+import { cryptoRandom, jsonLineLog, zlibCompress } from "./node-runtime.ts";
+import { baseUrlSetting, integerSetting, type Env } from "./settings.ts";
 
 export interface NodeSettings {
   port: number;

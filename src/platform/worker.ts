@@ -14,6 +14,7 @@ import { createKvFeedCache } from "../store/cache/kv.ts";
 import type { FeedCache } from "../store/cache/port.ts";
 import { createTieredFeedCache } from "../store/cache/tiered.ts";
 import type { Store } from "../store/port.ts";
+import { baseUrlSetting, integerSetting } from "./settings.ts";
 import { createAttemptNotifier } from "./websub.ts";
 
 /** The bindings and variables of wrangler.toml. */
@@ -39,22 +40,9 @@ export function readWorkerConfig(env: WorkerEnv): AppConfig {
   if (adminToken.length < 16) {
     throw new WorkerConfigError("NASHIR_ADMIN_TOKEN is not set (or shorter than 16 characters): set it with `wrangler secret put NASHIR_ADMIN_TOKEN`.");
   }
-  const raw = env.NASHIR_BASE_URL ?? "";
-  const baseUrl = raw.replace(/\/+$/, "");
-  let protocol = "";
-  try {
-    protocol = new URL(baseUrl).protocol;
-  } catch {
-    // Reported below.
-  }
-  if (protocol !== "http:" && protocol !== "https:") {
-    throw new WorkerConfigError(`NASHIR_BASE_URL must be an absolute http(s) URL, not ${JSON.stringify(raw)}.`);
-  }
-  const graceRaw = env.NASHIR_SECRET_GRACE_SECONDS;
-  const secretGraceSeconds = graceRaw === undefined || graceRaw === "" ? 86_400 : Number(graceRaw);
-  if (!Number.isInteger(secretGraceSeconds) || secretGraceSeconds < 0 || secretGraceSeconds > 365 * 86_400) {
-    throw new WorkerConfigError(`NASHIR_SECRET_GRACE_SECONDS must be an integer from 0 to ${365 * 86_400}, not ${JSON.stringify(graceRaw)}.`);
-  }
+  const baseUrl = baseUrlSetting(env.NASHIR_BASE_URL ?? "", (message) => new WorkerConfigError(message));
+  const settings = { NASHIR_SECRET_GRACE_SECONDS: env.NASHIR_SECRET_GRACE_SECONDS };
+  const secretGraceSeconds = integerSetting(settings, "NASHIR_SECRET_GRACE_SECONDS", 86_400, 0, 365 * 86_400, (message) => new WorkerConfigError(message));
   return { baseUrl, adminToken, secretGraceSeconds };
 }
 

@@ -37,7 +37,7 @@ import {
   type WriteRequest,
 } from "@aws-sdk/client-dynamodb";
 import { sha256Hex } from "../core/auth.ts";
-import { formatRfc3339, toMs } from "../core/dates.ts";
+import { formatRfc3339 } from "../core/dates.ts";
 import type { Article, FeedFilter, Site } from "../core/model.ts";
 import {
   StoreUnavailableError,
@@ -53,6 +53,7 @@ import {
   type WebhookClaim,
   type WebhookResponse,
 } from "./port.ts";
+import { checkLimit, instant } from "./checks.ts";
 
 // ---- the table ----
 
@@ -355,17 +356,6 @@ function backoff(attempt: number): Promise<void> {
 
 // ---- shared logic ----
 
-function instant(value: string, what: string): number {
-  const ms = toMs(value);
-  if (!Number.isFinite(ms)) throw new RangeError(`${what} is not a timestamp: ${JSON.stringify(value)}`);
-  return ms;
-}
-
-function checkLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-    throw new RangeError(`limit must be an integer from 1 to 100, got ${limit}`);
-  }
-}
 
 /** An article's distinct terms: its categories, tags and author names. */
 function termsOf(article: Article): Array<[TermKind, string]> {

@@ -3,7 +3,6 @@
 // properties dropped, as every persistent engine does) and copied on the way out, so no
 // caller can reach stored state.
 
-import { toMs } from "../core/dates.ts";
 import type { Article, FeedFilter, Site } from "../core/model.ts";
 import {
   StoreUnavailableError,
@@ -19,6 +18,7 @@ import {
   type WebhookClaim,
   type WebhookResponse,
 } from "./port.ts";
+import { checkLimit, instant } from "./checks.ts";
 
 interface StoredArticle {
   article: Article;
@@ -53,17 +53,6 @@ function jsonCopy<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
 }
 
-function instant(value: string, what: string): number {
-  const ms = toMs(value);
-  if (!Number.isFinite(ms)) throw new RangeError(`${what} is not a timestamp: ${JSON.stringify(value)}`);
-  return ms;
-}
-
-function checkLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-    throw new RangeError(`limit must be an integer from 1 to 100, got ${limit}`);
-  }
-}
 
 /** (published_at desc, id desc): instants first, then ids by code unit, as SQLite's BINARY. */
 function newestFirst(a: StoredArticle, b: StoredArticle): number {

@@ -34,7 +34,6 @@
 // DO UPDATE … WHERE only takes over a stale claim, followed by a read of the row, so that
 // "claimed", "in_flight" and "done" are decided by the engine, never by a racing reader.
 
-import { toMs } from "../core/dates.ts";
 import type { Article, Site } from "../core/model.ts";
 import {
   StoreUnavailableError,
@@ -49,6 +48,7 @@ import {
   type WebhookClaim,
   type WebhookResponse,
 } from "./port.ts";
+import { checkLimit, instant } from "./checks.ts";
 
 /** What both engines bind: D1 takes null, numbers and strings; so does node:sqlite. */
 export type SqlValue = string | number | null;
@@ -223,17 +223,6 @@ function siteRecord(row: Row): SiteRecord {
   };
 }
 
-function instant(value: string, what: string): number {
-  const ms = toMs(value);
-  if (!Number.isFinite(ms)) throw new RangeError(`${what} is not a timestamp: ${JSON.stringify(value)}`);
-  return ms;
-}
-
-function checkLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-    throw new RangeError(`limit must be an integer from 1 to 100, got ${limit}`);
-  }
-}
 
 /** An article's distinct terms: its categories, tags and author names. */
 function termsOf(article: Article): Array<["category" | "tag" | "author", string]> {
