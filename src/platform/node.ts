@@ -84,7 +84,7 @@ export const nodeLog = jsonLineLog;
  */
 export function serveNode(app: Hono, store: Store, settings: NodeSettings, beforeClose?: () => Promise<unknown>): void {
   const server = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
-    nodeLog({ event: "listening", url: `http://${info.address}:${info.port}`, base_url: settings.config.baseUrl, db: settings.dbPath });
+    nodeLog({ event: "listening", url: `http://${info.address}:${info.port}`, base_url: settings.config.baseUrl, store: settings.store === "sqlite" ? settings.dbPath : "dynamodb" });
     if (settings.generatedToken) {
       // The one time a secret is printed: the operator needs it to create sites.
       process.stdout.write(`\nAdmin token (kept in ${join(dirname(settings.dbPath), "admin-token")}): ${settings.generatedToken}\n\n`);
