@@ -1,7 +1,8 @@
 // HTTP helpers for the benchmark: the real Node entry (functions/node.ts) and the plain node:http
-// baseline as child processes on 127.0.0.1, autocannon as a child process, raw requests.
+// baseline as child processes on 127.0.0.1, the load generator (wrk when installed, else autocannon) as
+// a child process, raw requests.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { createServer } from "node:net";
@@ -138,10 +139,15 @@ export function rawRequest(origin: string, path: string, init: { method?: string
 }
 
 export interface CannonResult {
+  /** The load generator that produced this result, e.g. "wrk 4.1.0" or "autocannon". */
+  client: string;
   rps: number;
   p50: number;
   p99: number;
   requests: number;
+  /** Bytes read, headers included (wrk reports it rounded to 3 significant figures). */
+  bytes: number;
+  /** autocannon: responses other than 2xx (a 304 counts); wrk: responses other than 2xx or 3xx (a 304 does not). */
   non2xx: number;
   errors: number;
   timeouts: number;
@@ -157,13 +163,36 @@ function field(value: unknown, key: string): unknown {
   return typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined;
 }
 
-/** autocannon (npm) as a child process: `connections` for `seconds`, JSON results. */
-export function cannon(url: string, options: { connections: number; seconds: number; headers?: Record<string, string> }): Promise<CannonResult> {
-  const args = [join(ROOT, "node_modules", "autocannon", "autocannon.js"), "-c", String(options.connections), "-d", String(options.seconds), "-j", "-n"];
-  for (const [k, v] of Object.entries(options.headers ?? {})) args.push("-H", `${k}=${v}`);
-  args.push(url);
+interface LoadOptions {
+  connections: number;
+  seconds: number;
+  headers?: Record<string, string>;
+}
+
+let detected: string | null | undefined;
+
+/** "wrk <version>" when wrk is on the PATH (and BENCH_CLIENT is not "autocannon"), else null. */
+function wrkVersion(): string | null {
+  if (detected !== undefined) return detected;
+  detected = null;
+  if (process.env.BENCH_CLIENT === "autocannon") return detected;
+  const probe = spawnSync("wrk", ["--version"], { encoding: "utf8", timeout: 5_000 });
+  if (probe.error === undefined && `${probe.stdout}${probe.stderr}`.startsWith("wrk ")) {
+    const version = /^wrk\s+(?:\S*\/)?(\d+(?:\.\d+)+)/.exec(`${probe.stdout}${probe.stderr}`)?.[1];
+    detected = version === undefined ? "wrk" : `wrk ${version}`;
+  }
+  return detected;
+}
+
+/** The load generator cannon() uses: "wrk 4.1.0" (wrk -t2) or "autocannon". */
+export function loadGenerator(): string {
+  return wrkVersion() ?? "autocannon";
+}
+
+/** Runs a load generator as a child process, killed `seconds` + 30 s after the start at the latest. */
+function runClient(command: string, args: string[], seconds: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
@@ -172,29 +201,84 @@ export function cannon(url: string, options: { connections: number; seconds: num
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       err = (err + chunk).slice(-2_000);
     });
-    const killer = setTimeout(() => child.kill("SIGKILL"), (options.seconds + 30) * 1_000);
+    child.on("error", reject);
+    const killer = setTimeout(() => child.kill("SIGKILL"), (seconds + 30) * 1_000);
     child.on("exit", (code) => {
       clearTimeout(killer);
-      if (code !== 0) return reject(new Error(`autocannon exited ${code}: ${err}`));
-      try {
-        const json: unknown = JSON.parse(out);
-        const requests = field(json, "requests");
-        const latency = field(json, "latency");
-        resolve({
-          rps: num(field(requests, "average"), "requests.average"),
-          requests: num(field(requests, "total"), "requests.total"),
-          p50: num(field(latency, "p50"), "latency.p50"),
-          p99: num(field(latency, "p99"), "latency.p99"),
-          non2xx: num(field(json, "non2xx"), "non2xx"),
-          errors: num(field(json, "errors"), "errors"),
-          timeouts: num(field(json, "timeouts"), "timeouts"),
-          seconds: num(field(json, "duration"), "duration"),
-        });
-      } catch (error) {
-        reject(error instanceof Error ? error : new Error(String(error)));
-      }
+      if (code !== 0) reject(new Error(`${command} exited ${code}: ${err}${out.slice(-2_000)}`));
+      else resolve(out);
     });
   });
+}
+
+/** The load generator on `url` (127.0.0.1 only): `connections` for `seconds`. wrk when installed, else autocannon. */
+export async function cannon(url: string, options: LoadOptions): Promise<CannonResult> {
+  if (new URL(url).hostname !== "127.0.0.1") throw new Error(`load generator: ${url} is not on 127.0.0.1`);
+  const wrk = wrkVersion();
+  return wrk === null ? autocannon(url, options) : wrkRun(wrk, url, options);
+}
+
+const TIME_UNITS: Record<string, number> = { us: 0.001, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+function wrkNumber(text: string, pattern: RegExp, name: string): RegExpExecArray {
+  const match = pattern.exec(text);
+  if (match === null) throw new Error(`wrk: no ${name} in its output:\n${text}`);
+  return match;
+}
+
+/** A wrk time such as 812.00us, 1.23ms or 2.01s, in ms (to the µs). */
+function wrkMs(text: string, pattern: RegExp, name: string): number {
+  const match = wrkNumber(text, pattern, name);
+  const factor = TIME_UNITS[match[2] ?? ""];
+  if (factor === undefined) throw new Error(`wrk: unknown time unit in ${name}: ${match[0]}`);
+  return Math.round(Number(match[1]) * factor * 1_000) / 1_000;
+}
+
+/** wrk -t2 (C, epoll): the --latency distribution's 50% and 99% lines, Requests/sec, socket errors. */
+async function wrkRun(client: string, url: string, options: LoadOptions): Promise<CannonResult> {
+  const args = ["-t2", `-c${options.connections}`, `-d${options.seconds}s`, "--latency"];
+  for (const [k, v] of Object.entries(options.headers ?? {})) args.push("-H", `${k}: ${v}`);
+  args.push(url);
+  const out = await runClient("wrk", args, options.seconds);
+  const total = wrkNumber(out, /^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h), ([\d.]+)([KMGT]?B) read/m, "request count");
+  const seconds = (Number(total[2]) * (TIME_UNITS[total[3] ?? ""] ?? Number.NaN)) / 1_000;
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    client,
+    rps: Number(wrkNumber(out, /^Requests\/sec:\s+([\d.]+)/m, "Requests/sec")[1]),
+    p50: wrkMs(out, /^\s*50%\s+([\d.]+)(us|ms|s|m|h)\s*$/m, "50% latency"),
+    p99: wrkMs(out, /^\s*99%\s+([\d.]+)(us|ms|s|m|h)\s*$/m, "99% latency"),
+    requests: Number(total[1]),
+    bytes: Number(total[4]) * (BYTE_UNITS[total[5] ?? ""] ?? Number.NaN),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    errors: socket === null ? 0 : Number(socket[1]) + Number(socket[2]) + Number(socket[3]),
+    timeouts: socket === null ? 0 : Number(socket[4]),
+    seconds,
+  };
+}
+
+/** autocannon (npm) as a child process: `connections` for `seconds`, JSON results. */
+async function autocannon(url: string, options: LoadOptions): Promise<CannonResult> {
+  const args = [join(ROOT, "node_modules", "autocannon", "autocannon.js"), "-c", String(options.connections), "-d", String(options.seconds), "-j", "-n"];
+  for (const [k, v] of Object.entries(options.headers ?? {})) args.push("-H", `${k}=${v}`);
+  args.push(url);
+  const out = await runClient(process.execPath, args, options.seconds);
+  const json: unknown = JSON.parse(out);
+  const requests = field(json, "requests");
+  const latency = field(json, "latency");
+  return {
+    client: "autocannon",
+    rps: num(field(requests, "average"), "requests.average"),
+    requests: num(field(requests, "total"), "requests.total"),
+    bytes: num(field(field(json, "throughput"), "total"), "throughput.total"),
+    p50: num(field(latency, "p50"), "latency.p50"),
+    p99: num(field(latency, "p99"), "latency.p99"),
+    non2xx: num(field(json, "non2xx"), "non2xx"),
+    errors: num(field(json, "errors"), "errors"),
+    timeouts: num(field(json, "timeouts"), "timeouts"),
+    seconds: num(field(json, "duration"), "duration"),
+  };
 }
 
 /** Resident set size and its peak of a process, in MiB (Linux /proc). */
