@@ -27,6 +27,9 @@ import { renderSection, type RenderRow } from "./render.ts";
 
 const started = Date.now();
 const quick = process.env.BENCH_QUICK === "1";
+/** BENCH_ONLY=render,http,scale,publish,memory runs those sections only and prints them (bench/results.md is left alone). */
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((s) => s.trim())) : undefined;
+const runs = (section: string): boolean => only === undefined || only.has(section);
 const SECONDS = quick ? 2 : 5;
 const ROUNDS = 2;
 const CONNECTIONS = 32;
@@ -582,104 +585,115 @@ async function main(): Promise<void> {
   /** Why a target was missed, printed under the summary only when it was. */
   const misses: string[] = [];
 
-  log("1. rendering");
-  const rows = renderSection(quick ? [20, 100] : [20, 100, 1_000], ["rss", "atom", "json"], log);
-  sections.push(renderReport(rows));
-  for (const r of rows.filter((x) => x.items === 100)) {
-    summary.push(`| full render vs feed, ${r.format}, 100 items | ≥ 2.5× | ${ratio(r.feed.us / r.full.us)} | ${verdict(r.feed.us / r.full.us >= 2.5)} |`);
-  }
-  for (const r of rows.filter((x) => x.items === 100)) {
-    summary.push(`| assembly from fragments vs feed, ${r.format}, 100 items | ≥ 50× | ${ratio(r.feed.us / r.assembled.us)} | ${verdict(r.feed.us / r.assembled.us >= 50)} |`);
-  }
-  const at100 = rows.filter((x) => x.items === 100);
-  if (at100.some((r) => r.feed.us / r.full.us < 2.5)) {
-    misses.push(
-      "- **Full render, JSON Feed** (and any format below 2.5×): every JSON contender ends in the same native `JSON.stringify` and UTF-8 " +
-        "encoding of the same strings, so a renderer has little of its own to save; in XML `feed` skips escaping (CDATA) that ours must do. " +
-        "Encoding Arabic text to UTF-8 alone is about a third of our full render (Node's encoder is slow on two-byte strings).",
-    );
-  }
-  if (at100.some((r) => r.feed.us / r.assembled.us < 50)) {
-    const worst = at100.reduce((a, b) => (b.alloc.us / b.assembled.us > a.alloc.us / a.assembled.us ? b : a));
-    misses.push(
-      `- **Assembly ≥ 50×**: assembly produces a new ~${fmt(worst.full.bytes / 1024)} KB body, and only allocating that buffer takes ` +
-        `${fmt(worst.alloc.us)} µs here (fresh body column), ${fmt((100 * worst.alloc.us) / worst.assembled.us)}% of the assembly; the fragment ` +
-        "lookups (each checked against the article) and the copy are the rest. Joining strings instead would look faster and then pay " +
-        "the UTF-8 encoding per request. JSON is lower again because `feed`'s JSON Feed is itself cheap.",
-    );
-  }
-
-  log("2, 3. warm GET and 304");
-  const http = await httpSection();
-  const client = loadGenerator();
-  const get = pairReport(
-    "## 2. Warm GET",
-    [
-      `\`GET ${http.path}\` (${fmt(http.bytes)} bytes of Arabic RSS, identity) against functions/node.ts, and against bench/plain-server.ts`,
-      `(node:http answering the same bytes and headers from memory), load generator: ${client}, ${CONNECTIONS} connections, ` +
-        `${SECONDS} s per run, ${ROUNDS} rounds in ABBA order.`,
-      ...(client === "autocannon"
-        ? [
-            "Both servers and autocannon share the machine's 2 cores. At this body size autocannon (a Node client) is the limit: both servers",
-            "wait for it part of the time (wrk, a C client, was not installed), so the req/s ratio says the server keeps up with the client,",
-            "and the CPU column (each server process's user + system time per request) shows what a response costs each of them.",
-          ]
-        : [
-            `Both servers and ${client} (a C client, 2 threads) share the machine's 2 cores, so the req/s are what each server reaches`,
-            "with the client taking its share of the CPU; the CPU column (each server process's user + system time per request) shows what",
-            "a response costs each of them.",
-          ]),
-    ],
-    http.get,
-    0.9,
-    "plain node:http, same bytes and headers",
-  );
-  sections.push(get.lines);
-  summary.push(`| warm GET, ours ÷ plain node:http | ≥ 0.9 | ${ratio(get.value)} | ${verdict(get.value >= 0.9)} |`);
-  const nm = pairReport(
-    "## 3. 304 Not Modified",
-    [
-      `The same URL with \`If-None-Match\` set to its ETag: functions/node.ts (one point read of the site's version per request, then`,
-      "the hot-document memo) against a node:http server that compares the header and answers 304 with the same headers.",
-      `Load generator: ${client}, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds in ABBA order.`,
-    ],
-    http.notModified,
-    0.8,
-    "minimal node:http 304 responder",
-  );
-  sections.push(nm.lines, bisectReport(http));
-  summary.push(`| 304, ours ÷ minimal node:http | ≥ 0.8 | ${ratio(nm.value)} | ${verdict(nm.value >= 0.8)} |`);
-  if (nm.value < 0.8) {
-    misses.push(
-      "- **304**: each 304 makes the one point read of the site's version (the design: no 304 outlives a write) and goes through Hono " +
-        "on @hono/node-server; the breakdown in section 3 shows those two alone roughly double the minimal responder's CPU per request.",
-    );
+  if (runs("render")) {
+    log("1. rendering");
+    const rows = renderSection(quick ? [20, 100] : [20, 100, 1_000], ["rss", "atom", "json"], log);
+    sections.push(renderReport(rows));
+    for (const r of rows.filter((x) => x.items === 100)) {
+      summary.push(`| full render vs feed, ${r.format}, 100 items | ≥ 2.5× | ${ratio(r.feed.us / r.full.us)} | ${verdict(r.feed.us / r.full.us >= 2.5)} |`);
+    }
+    for (const r of rows.filter((x) => x.items === 100)) {
+      summary.push(`| assembly from fragments vs feed, ${r.format}, 100 items | ≥ 50× | ${ratio(r.feed.us / r.assembled.us)} | ${verdict(r.feed.us / r.assembled.us >= 50)} |`);
+    }
+    const at100 = rows.filter((x) => x.items === 100);
+    if (at100.some((r) => r.feed.us / r.full.us < 2.5)) {
+      misses.push(
+        "- **Full render, JSON Feed** (and any format below 2.5×): every JSON contender ends in the same native `JSON.stringify` and UTF-8 " +
+          "encoding of the same strings, so a renderer has little of its own to save; in XML `feed` skips escaping (CDATA) that ours must do. " +
+          "Encoding Arabic text to UTF-8 alone is about a third of our full render (Node's encoder is slow on two-byte strings).",
+      );
+    }
+    if (at100.some((r) => r.feed.us / r.assembled.us < 50)) {
+      const worst = at100.reduce((a, b) => (b.alloc.us / b.assembled.us > a.alloc.us / a.assembled.us ? b : a));
+      misses.push(
+        `- **Assembly ≥ 50×**: assembly produces a new ~${fmt(worst.full.bytes / 1024)} KB body, and only allocating that buffer takes ` +
+          `${fmt(worst.alloc.us)} µs here (fresh body column), ${fmt((100 * worst.alloc.us) / worst.assembled.us)}% of the assembly; the fragment ` +
+          "lookups (each checked against the article) and the copy are the rest. Joining strings instead would look faster and then pay " +
+          "the UTF-8 encoding per request. JSON is lower again because `feed`'s JSON Feed is itself cheap.",
+      );
+    }
   }
 
-  log(`4. scale: building ${fmt(SMALL)} and ${fmt(BIG)} article databases`);
-  const smallDb = await buildDatabase(join(fastBase, "small"), SMALL);
-  const bigDb = await buildDatabase(join(fastBase, "big"), BIG);
-  const scale = scaleReport(await scaleSection(bigDb, smallDb));
-  sections.push(scale.lines);
-  summary.push(`| cold rebuild p50, ${fmt(BIG)} ÷ ${fmt(SMALL)} articles | ≤ 1.3 | ${ratio(scale.value)} | ${verdict(scale.value <= 1.3)} |`);
-
-  log("5. publish");
-  const publish = await publishSection();
-  sections.push(publish.lines);
-  summary.push(`| publish, signed webhooks into SQLite on disk | ≥ 1,000/s | ${fmt(publish.value)}/s | ${verdict(publish.value >= 1000)} |`);
-  if (publish.value < 1000) {
-    misses.push(
-      "- **Publish**: three SQLite commits per article (webhook claim, article, stored answer; only the article waits for fsync), " +
-        "made one at a time on the event loop, plus signature, validation and sanitising of 4 KB of HTML on the one core the load " +
-        "generator leaves; even with fsync free (tmpfs) the CPU bounds it below 1,000/s (section 5). Reaching it needs claim, write " +
-        "and answer in one transaction, or group commit in the store.",
+  if (runs("http")) {
+    log("2, 3. warm GET and 304");
+    const http = await httpSection();
+    const client = loadGenerator();
+    const get = pairReport(
+      "## 2. Warm GET",
+      [
+        `\`GET ${http.path}\` (${fmt(http.bytes)} bytes of Arabic RSS, identity) against functions/node.ts, and against bench/plain-server.ts`,
+        `(node:http answering the same bytes and headers from memory), load generator: ${client}, ${CONNECTIONS} connections, ` +
+          `${SECONDS} s per run, ${ROUNDS} rounds in ABBA order.`,
+        ...(client === "autocannon"
+          ? [
+              "Both servers and autocannon share the machine's 2 cores. At this body size autocannon (a Node client) is the limit: both servers",
+              "wait for it part of the time (wrk, a C client, was not installed), so the req/s ratio says the server keeps up with the client,",
+              "and the CPU column (each server process's user + system time per request) shows what a response costs each of them.",
+            ]
+          : [
+              `Both servers and ${client} (a C client, 2 threads) share the machine's 2 cores, so the req/s are what each server reaches`,
+              "with the client taking its share of the CPU; the CPU column (each server process's user + system time per request) shows what",
+              "a response costs each of them.",
+            ]),
+      ],
+      http.get,
+      0.9,
+      "plain node:http, same bytes and headers",
     );
+    sections.push(get.lines);
+    summary.push(`| warm GET, ours ÷ plain node:http | ≥ 0.9 | ${ratio(get.value)} | ${verdict(get.value >= 0.9)} |`);
+    const nm = pairReport(
+      "## 3. 304 Not Modified",
+      [
+        `The same URL with \`If-None-Match\` set to its ETag: functions/node.ts (one point read of the site's version per request, then`,
+        "the hot-document memo) against a node:http server that compares the header and answers 304 with the same headers.",
+        `Load generator: ${client}, ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds in ABBA order.`,
+      ],
+      http.notModified,
+      0.8,
+      "minimal node:http 304 responder",
+    );
+    sections.push(nm.lines, bisectReport(http));
+    summary.push(`| 304, ours ÷ minimal node:http | ≥ 0.8 | ${ratio(nm.value)} | ${verdict(nm.value >= 0.8)} |`);
+    if (nm.value < 0.8) {
+      misses.push(
+        "- **304**: each 304 makes the one point read of the site's version (the design: no 304 outlives a write) and goes through Hono " +
+          "on @hono/node-server; the breakdown in section 3 shows those two alone roughly double the minimal responder's CPU per request.",
+      );
+    }
   }
 
-  log("6. memory");
-  const memory = await memorySection(bigDb);
-  sections.push(memory.lines);
-  summary.push(`| caches within their bounds | always | ${memory.ok ? "always" : "exceeded"} | ${verdict(memory.ok)} |`);
+  let bigDb: string | undefined;
+  if (runs("scale")) {
+    log(`4. scale: building ${fmt(SMALL)} and ${fmt(BIG)} article databases`);
+    const smallDb = await buildDatabase(join(fastBase, "small"), SMALL);
+    bigDb = await buildDatabase(join(fastBase, "big"), BIG);
+    const scale = scaleReport(await scaleSection(bigDb, smallDb));
+    sections.push(scale.lines);
+    summary.push(`| cold rebuild p50, ${fmt(BIG)} ÷ ${fmt(SMALL)} articles | ≤ 1.3 | ${ratio(scale.value)} | ${verdict(scale.value <= 1.3)} |`);
+  }
+
+  if (runs("publish")) {
+    log("5. publish");
+    const publish = await publishSection();
+    sections.push(publish.lines);
+    summary.push(`| publish, signed webhooks into SQLite on disk | ≥ 1,000/s | ${fmt(publish.value)}/s | ${verdict(publish.value >= 1000)} |`);
+    if (publish.value < 1000) {
+      misses.push(
+        "- **Publish**: three SQLite commits per article (webhook claim, article, stored answer; only the article waits for fsync), " +
+          "made one at a time on the event loop, plus signature, validation and sanitising of 4 KB of HTML on the one core the load " +
+          "generator leaves; even with fsync free (tmpfs) the CPU bounds it below 1,000/s (section 5). Reaching it needs claim, write " +
+          "and answer in one transaction, or group commit in the store.",
+      );
+    }
+  }
+
+  if (runs("memory")) {
+    log("6. memory");
+    const memory = await memorySection(bigDb ?? (await buildDatabase(join(fastBase, "big"), BIG)));
+    sections.push(memory.lines);
+    summary.push(`| caches within their bounds | always | ${memory.ok ? "always" : "exceeded"} | ${verdict(memory.ok)} |`);
+  }
 
   const cpu = cpus();
   const header = [
@@ -701,6 +715,11 @@ async function main(): Promise<void> {
     ...(misses.length > 0 ? ["Why the misses:", "", ...misses, ""] : []),
   ];
   const text = [...header, ...sections.flatMap((s) => [...s, ""])].join("\n");
+  if (only !== undefined) {
+    process.stdout.write(`${text}\n`);
+    log("BENCH_ONLY set: bench/results.md left alone");
+    return;
+  }
   writeFileSync(join(ROOT, "bench", "results.md"), text);
   log("wrote bench/results.md");
 }
