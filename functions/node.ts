@@ -1,6 +1,6 @@
 // Node entry point (`npm start`): reads the environment, builds the deps, serves createApp.
 
-import { createApp } from "../src/http/app.ts";
+import { composeApp } from "../src/http/app.ts";
 import { nodeClientId, nodeCompress, nodeLog, nodeRandom, readNodeSettings, serveNode } from "../src/platform/node.ts";
 import { createHubQueue } from "../src/platform/hub-queue.ts";
 import { createDynamoStoreFromEnv } from "../src/platform/dynamodb.ts";
@@ -8,15 +8,18 @@ import { createMemoryFeedCache } from "../src/store/cache/memory.ts";
 import { createMemoryFragmentCache } from "../src/store/cache/fragments.ts";
 import { withTimeouts } from "../src/store/guarded.ts";
 import { createSqliteStore } from "../src/store/sqlite.ts";
+import { withTurnVersionReads } from "../src/store/turn-reads.ts";
 
 const settings = readNodeSettings(process.env);
 // Every store call has a deadline; stalls and engine errors answer 503 (src/store/guarded.ts).
 const engine = settings.store === "dynamodb" ? createDynamoStoreFromEnv(process.env) : createSqliteStore({ path: settings.dbPath });
-const store = withTimeouts(engine, { timeoutMs: 5_000 });
+// Requests handled in the same event-loop turn share one site-version read (src/store/turn-reads.ts).
+const store = withTurnVersionReads(withTimeouts(engine, { timeoutMs: 5_000 }), setImmediate);
 const hubs = createHubQueue({ log: nodeLog });
-const app = createApp({
+const clock = Date.now;
+const { app, hotFeeds } = composeApp({
   store,
-  clock: Date.now,
+  clock,
   config: settings.config,
   random: nodeRandom,
   feedCache: createMemoryFeedCache({ maxBytes: 64 * 1024 * 1024, maxEntries: 10_000 }),
@@ -29,4 +32,4 @@ const app = createApp({
   hubs,
 });
 // On shutdown, waiting WebSub pings get one last attempt within 5 s; the rest are abandoned (and logged).
-serveNode(app, store, settings, () => hubs.close(5_000));
+serveNode({ app, hotFeeds, clock }, store, settings, () => hubs.close(5_000));

@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { registerArticleRoutes } from "./articles.ts";
 import { createGuard } from "./auth.ts";
 import type { AppDeps } from "./deps.ts";
+import type { HotFeeds } from "./feed-memo.ts";
 import { registerFeedRoutes } from "./feeds.ts";
 import { registerPageRoutes } from "./pages.ts";
 import { createFailureLimiter } from "./limiter.ts";
@@ -14,6 +15,15 @@ import { registerSiteRoutes } from "./sites.ts";
 import { StoreUnavailableError } from "../store/port.ts";
 
 export function createApp(deps: AppDeps): Hono {
+  return composeApp(deps).app;
+}
+
+/**
+ * The app and its hot-document memo: a server may answer a GET from `hotFeeds.answer` before
+ * routing it (the Node server does, src/platform/node.ts); every such answer is the one the feed
+ * routes would give, and anything else goes to `app`.
+ */
+export function composeApp(deps: AppDeps): { app: Hono; hotFeeds: HotFeeds } {
   const app = new Hono();
   const guard = createGuard(deps, deps.store, createFailureLimiter());
   const replayer = createReplayer(deps.store, deps.clock);
@@ -29,7 +39,7 @@ export function createApp(deps: AppDeps): Hono {
 
   registerSiteRoutes(app, deps, guard);
   registerArticleRoutes(app, deps, guard, replayer);
-  registerFeedRoutes(app, deps);
+  const hotFeeds = registerFeedRoutes(app, deps);
   registerPageRoutes(app, deps);
 
   app.notFound(() => problemResponse(404, "There is nothing at this address."));
@@ -48,5 +58,5 @@ export function createApp(deps: AppDeps): Hono {
     return problemResponse(500, "The server failed to answer this request.");
   });
 
-  return app;
+  return { app, hotFeeds };
 }

@@ -16,9 +16,8 @@
 //
 // All live in createApp's closure: two apps in one process share nothing.
 
-import type { Context } from "hono";
 import { monthOf, monthRange, type Month } from "../core/archive.ts";
-import { chooseEncoding, codedEtag, isNotModified } from "../core/caching.ts";
+import { chooseEncoding, codedEtag, isNotModified, type ContentCoding } from "../core/caching.ts";
 import { slugProblem } from "../core/site.ts";
 import type { Background, FeedCache } from "../store/cache/port.ts";
 import type { SiteRecord, SiteVersion, Store } from "../store/port.ts";
@@ -110,16 +109,37 @@ export interface HotDocument {
   cacheKeyPrefix: string;
 }
 
+/** What a hot answer depends on in a GET: the request target and three headers. */
+export interface HotRequest {
+  /** Path and query as sent (`/nisan/rss.xml?limit=5`). */
+  target: string;
+  acceptEncoding: string | undefined;
+  ifNoneMatch: string | undefined;
+  ifModifiedSince: string | undefined;
+}
+
+/** A ready answer: a 304, or a 200 with the cached bytes. Headers are shared: never modify them. */
+export interface HotAnswer {
+  status: 200 | 304;
+  headers: Readonly<Record<string, string>>;
+  body?: Uint8Array;
+}
+
 export type HotLookup =
   /** Answered: a 304, or the cached bytes. */
-  | { response: Response }
+  | { answer: HotAnswer }
   /** Not answered here; `version` is the site's version as just read (pass it on, not read again). */
-  | ({ response?: undefined } & KnownVersion);
+  | ({ answer?: undefined } & KnownVersion);
 
 export interface HotFeeds {
-  /** One version read; an answer when the request's URL was served at this version and month. */
-  lookup(c: Context, slug: string, now: number, background?: Background): Promise<HotLookup>;
-  remember(c: Context, document: HotDocument): void;
+  /** The route's lookup: one version read of `slug`; an answer when the target was served at this version and month. */
+  lookup(request: HotRequest, slug: string, now: number, background?: Background): Promise<HotLookup>;
+  /**
+   * For a server in front of the router: an answer only when the target is a hot document (then
+   * after one version read of its site); undefined otherwise, without any read.
+   */
+  answer(request: HotRequest, now: number): Promise<HotAnswer | undefined>;
+  remember(target: string, document: HotDocument): void;
   /** Documents held (for bounds checks). */
   size(): number;
 }
@@ -127,53 +147,86 @@ export interface HotFeeds {
 export const HOT_DOCUMENTS = 1_000;
 
 /** The request target (path and query, as sent): the same for every Host the request may carry. */
-function target(c: Context): string {
-  const url = c.req.url;
+export function requestTarget(url: string): string {
   const slash = url.indexOf("/", url.indexOf("//") + 2);
   return slash < 0 ? "/" : url.slice(slash);
+}
+
+/** A remembered document with its answers' headers, built once per coding. */
+interface Held extends HotDocument {
+  notModified: Map<ContentCoding, Readonly<Record<string, string>>>;
+  ok: Map<ContentCoding, { length: number; headers: Readonly<Record<string, string>> }>;
 }
 
 export function createHotFeeds(
   deps: { store: Pick<Store, "getSiteVersion">; feedCache: FeedCache; codings: readonly ("br" | "gzip")[] },
   maxDocuments: number = HOT_DOCUMENTS,
 ): HotFeeds {
-  const documents = new Map<string, HotDocument>();
-  return {
-    async lookup(c, slug, now, background) {
-      if (slugProblem(slug) !== undefined) return { version: undefined };
-      const version = await deps.store.getSiteVersion(slug);
-      const key = target(c);
-      const hot = documents.get(key);
-      if (hot === undefined || version === undefined) return { version };
-      if (hot.slug !== slug || hot.version !== version.version || hot.modifiedAt !== version.modified_at || now < hot.from || now >= hot.to) {
-        documents.delete(key);
-        return { version };
+  const documents = new Map<string, Held>();
+
+  /** The answer of `hot` at the version just read, or undefined when the full path must answer. */
+  const answerAt = async (key: string, hot: Held, version: SiteVersion | undefined, request: HotRequest, now: number, background?: Background) => {
+    if (version === undefined || hot.version !== version.version || hot.modifiedAt !== version.modified_at || now < hot.from || now >= hot.to) {
+      documents.delete(key);
+      return undefined;
+    }
+    const coding = chooseEncoding(request.acceptEncoding, deps.codings);
+    if (isNotModified(request, hot)) {
+      let headers = hot.notModified.get(coding);
+      if (headers === undefined) {
+        headers = { ...hot.headers, etag: codedEtag(hot.etag, coding) };
+        hot.notModified.set(coding, headers);
       }
-      const coding = chooseEncoding(c.req.header("accept-encoding"), deps.codings);
-      const conditional = { ifNoneMatch: c.req.header("if-none-match"), ifModifiedSince: c.req.header("if-modified-since") };
-      if (isNotModified(conditional, hot)) {
-        return { response: new Response(null, { status: 304, headers: { ...hot.headers, etag: codedEtag(hot.etag, coding) } }) };
-      }
-      const cached = await deps.feedCache.get(`${hot.cacheKeyPrefix}${coding}`, background);
-      // Not cached in this coding (yet, or any more): the full path builds or compresses it.
-      if (cached === undefined) return { version };
+      return { status: 304 as const, headers };
+    }
+    const cached = await deps.feedCache.get(`${hot.cacheKeyPrefix}${coding}`, background);
+    // Not cached in this coding (yet, or any more): the full path builds or compresses it.
+    if (cached === undefined) return undefined;
+    if (documents.get(key) === hot) {
       documents.delete(key);
       documents.set(key, hot);
+    }
+    const length = cached.body.byteLength;
+    let ok = hot.ok.get(coding);
+    if (ok === undefined || ok.length !== length) {
       const headers: Record<string, string> = { ...hot.headers, etag: codedEtag(hot.etag, coding) };
       if (coding !== "identity") headers["content-encoding"] = coding;
       headers["content-type"] = hot.contentType;
-      headers["content-length"] = String(cached.body.byteLength);
-      return { response: new Response(cached.body as Uint8Array<ArrayBuffer>, { status: 200, headers }) };
+      headers["content-length"] = String(length);
+      ok = { length, headers };
+      hot.ok.set(coding, ok);
+    }
+    return { status: 200 as const, headers: ok.headers, body: cached.body };
+  };
+
+  return {
+    async lookup(request, slug, now, background) {
+      if (slugProblem(slug) !== undefined) return { version: undefined };
+      const version = await deps.store.getSiteVersion(slug);
+      const hot = documents.get(request.target);
+      if (hot === undefined || version === undefined) return { version };
+      if (hot.slug !== slug) {
+        documents.delete(request.target);
+        return { version };
+      }
+      const answer = await answerAt(request.target, hot, version, request, now, background);
+      return answer === undefined ? { version } : { answer };
     },
 
-    remember(c, document) {
-      const key = target(c);
+    async answer(request, now) {
+      const hot = documents.get(request.target);
+      if (hot === undefined) return undefined;
+      const version = await deps.store.getSiteVersion(hot.slug);
+      return answerAt(request.target, hot, version, request, now);
+    },
+
+    remember(target, document) {
       const headers = { ...document.headers };
       delete headers["content-type"];
       delete headers["content-length"];
       delete headers["content-encoding"];
-      documents.delete(key);
-      documents.set(key, { ...document, headers });
+      documents.delete(target);
+      documents.set(target, { ...document, headers, notModified: new Map(), ok: new Map() });
       for (const oldest of documents.keys()) {
         if (documents.size <= maxDocuments) break;
         documents.delete(oldest);

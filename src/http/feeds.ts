@@ -22,7 +22,7 @@ import { CONTENT_TYPES, fragmentScope, renderFeedFromFragments } from "../core/r
 import { slugProblem } from "../core/site.ts";
 import type { Background, CachedBody } from "../store/cache/port.ts";
 import { cachedFragments } from "../store/cache/fragments.ts";
-import { createHotFeeds, createMonthClock, createSiteReader, type KnownVersion } from "./feed-memo.ts";
+import { createHotFeeds, createMonthClock, createSiteReader, requestTarget, type HotAnswer, type HotFeeds, type HotRequest, type KnownVersion } from "./feed-memo.ts";
 import type { SiteRecord } from "../store/port.ts";
 import { feedLinkHeader } from "../core/websub.ts";
 import type { AppDeps } from "./deps.ts";
@@ -70,7 +70,25 @@ interface Plan {
   build(): Promise<{ body: Uint8Array; empty: boolean }>;
 }
 
-export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
+/** The parts of a GET a hot answer depends on. */
+function hotRequest(c: Context): HotRequest {
+  return {
+    target: requestTarget(c.req.url),
+    acceptEncoding: c.req.header("accept-encoding"),
+    ifNoneMatch: c.req.header("if-none-match"),
+    ifModifiedSince: c.req.header("if-modified-since"),
+  };
+}
+
+function hotResponse(answer: HotAnswer): Response {
+  return new Response((answer.body ?? null) as Uint8Array<ArrayBuffer> | null, { status: answer.status, headers: answer.headers });
+}
+
+/**
+ * Registers the feed routes; returns the hot-document memo they fill, which a server may also ask
+ * before routing (src/platform/node.ts): its answers are the ones these routes would give.
+ */
+export function registerFeedRoutes(app: Hono, deps: AppDeps): HotFeeds {
   const store = deps.store;
   const stale = createStaleIfError(deps);
   // One point read (the version) per request; settings and month bounds are re-read only on change.
@@ -236,7 +254,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
     if (!encoded.empty || plan.cacheEmpty) stale.served(c, cacheKey(""), headers);
     if (plan.window && (!encoded.empty || plan.cacheEmpty)) {
       const { slug } = record.site;
-      hot.remember(c, { slug, version: record.version, modifiedAt: record.modified_at, ...plan.window, etag, lastModified, headers, contentType: CONTENT_TYPES[format], cacheKeyPrefix: cacheKey("") });
+      hot.remember(requestTarget(c.req.url), { slug, version: record.version, modifiedAt: record.modified_at, ...plan.window, etag, lastModified, headers, contentType: CONTENT_TYPES[format], cacheKeyPrefix: cacheKey("") });
     }
     return new Response(encoded.body as Uint8Array<ArrayBuffer>, { status: 200, headers });
   };
@@ -254,8 +272,8 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
     let known: KnownVersion | undefined;
     let failure: unknown;
     try {
-      const found = await hot.lookup(c, slug, deps.clock(), backgroundFor(c, deps.log));
-      if (found.response) return found.response;
+      const found = await hot.lookup(hotRequest(c), slug, deps.clock(), backgroundFor(c, deps.log));
+      if (found.answer) return hotResponse(found.answer);
       known = found;
     } catch (error) {
       failure = error; // Answered below as the store's failure (stale-if-error), never read twice.
@@ -287,6 +305,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): void {
       });
     });
   }
+  return hot;
 }
 
 /**

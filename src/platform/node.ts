@@ -6,8 +6,11 @@ import { dirname, join } from "node:path";
 import type { Context } from "hono";
 import type { HttpBindings } from "@hono/node-server";
 import { newToken } from "../core/auth.ts";
-import { serve } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Hono } from "hono";
+import type { HotFeeds } from "../http/feed-memo.ts";
 import type { AppConfig, Compressor } from "../http/deps.ts";
 import type { Store } from "../store/port.ts";
 import { cryptoRandom, jsonLineLog, zlibCompress } from "./node-runtime.ts";
@@ -78,12 +81,72 @@ export const nodeRandom = cryptoRandom;
 /** One JSON line per event on stdout. */
 export const nodeLog = jsonLineLog;
 
+/** One header of a request as a single string (a repeated header is joined, as fetch's Headers does). */
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/**
+ * The Node request listener: a GET whose target is a hot feed document is answered from
+ * `hotFeeds` (one version read, then a 304 or the cached bytes, written straight to the socket);
+ * everything else, and anything the memo cannot answer, goes to the Hono app. The answers are the
+ * feed routes' own (src/http/feed-memo.ts), without building a Request and a Response for them.
+ */
+export function nodeListener(
+  fetch: Parameters<typeof getRequestListener>[0],
+  hotFeeds: HotFeeds | undefined,
+  clock: () => number,
+  hostname?: string,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const routed = getRequestListener(fetch, hostname === undefined ? {} : { hostname });
+  if (hotFeeds === undefined) return (req, res) => void routed(req, res);
+  return (req, res) => {
+    const target = req.url;
+    if (req.method !== "GET" || target === undefined || !target.startsWith("/")) {
+      void routed(req, res);
+      return;
+    }
+    hotFeeds
+      .answer(
+        {
+          target,
+          acceptEncoding: headerOf(req, "accept-encoding"),
+          ifNoneMatch: headerOf(req, "if-none-match"),
+          ifModifiedSince: headerOf(req, "if-modified-since"),
+        },
+        clock(),
+      )
+      .then(
+        (answer) => {
+          if (answer === undefined) return void routed(req, res);
+          res.writeHead(answer.status, answer.headers);
+          res.end(answer.body);
+        },
+        // A failing store: the routes answer it (stale-if-error, or 503).
+        () => void routed(req, res),
+      )
+      .catch((error: unknown) => {
+        nodeLog({ event: "error", message: error instanceof Error ? error.message : String(error) });
+        if (!res.headersSent) void routed(req, res);
+        else res.destroy();
+      });
+  };
+}
+
 /**
  * Serves the app until SIGTERM or SIGINT, then stops accepting, lets in-flight requests
  * finish (at most 10 s), runs `beforeClose` (the WebSub queue's last attempts), closes the store and exits.
  */
-export function serveNode(app: Hono, store: Store, settings: NodeSettings, beforeClose?: () => Promise<unknown>): void {
-  const server = serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
+export function serveNode(
+  parts: { app: Hono; hotFeeds?: HotFeeds; clock: () => number },
+  store: Store,
+  settings: NodeSettings,
+  beforeClose?: () => Promise<unknown>,
+): void {
+  const server = createServer(nodeListener(parts.app.fetch, parts.hotFeeds, parts.clock, settings.host));
+  server.listen(settings.port, settings.host, () => {
+    const info = server.address() as AddressInfo;
     nodeLog({ event: "listening", url: `http://${info.address}:${info.port}`, base_url: settings.config.baseUrl, store: settings.store === "sqlite" ? settings.dbPath : "dynamodb" });
     if (settings.generatedToken) {
       // The one time a secret is printed: the operator needs it to create sites.
