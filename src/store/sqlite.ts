@@ -1,6 +1,7 @@
-// The SQLite store (node:sqlite, Node 24): one file, WAL, every write one IMMEDIATE
-// transaction. The statements and the store logic are shared with the D1 adapter (sql.ts):
-// this file only opens the file, migrates it and runs statements. Feeds are keyset pages read
+// The SQLite store (node:sqlite, Node 24): one file, WAL, writes group-committed (the writes
+// queued in one turn of the event loop share one IMMEDIATE transaction, each in a savepoint; see
+// nodeEngine). The statements and the store logic are shared with the D1 adapter (sql.ts): this
+// file only opens the file, migrates it and runs statements. Feeds are keyset pages read
 // through an index in feed order, so a page costs O(limit) whatever its depth (see FEED_SQL
 // and the EXPLAIN QUERY PLAN tests).
 
@@ -9,7 +10,7 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { migrations as allMigrations, SCHEMA_MIGRATIONS_SQL, type Migration } from "./migrations.ts";
 import { StoreUnavailableError, type Store } from "./port.ts";
-import { createSqlStore, type BatchResult, type Row, type SqlEngine } from "./sql.ts";
+import { createSqlStore, type BatchResult, type Row, type SqlEngine, type Statement } from "./sql.ts";
 
 export { FEED_SQL, SQL } from "./sql.ts";
 
@@ -20,6 +21,17 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** For tests of the migration runner; defaults to the real list. */
   migrations?: readonly Migration[];
+  /** Called after each group commit (tests, metrics). */
+  onCommit?: (info: GroupCommit) => void;
+}
+
+/** One committed transaction: how many batches it carried, how many of them failed alone, and whether it waited for fsync. */
+export interface GroupCommit {
+  batches: number;
+  failed: number;
+  durable: boolean;
+  /** How long the COMMIT itself took (with its fsync when durable). */
+  commitMs: number;
 }
 
 /**
@@ -113,59 +125,166 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     throw translate(err);
   }
 
-  return createSqlStore(nodeEngine(db));
+  return createSqlStore(nodeEngine(db, options.onCommit));
 }
 
-/** Runs the shared statements on node:sqlite: reads as they come, each batch as one IMMEDIATE transaction. */
-function nodeEngine(db: DatabaseSync): SqlEngine {
-  const prepared = new Map<string, StatementSync>();
-  function prepare(sql: string): StatementSync {
-    let statement = prepared.get(sql);
-    if (!statement) {
-      statement = db.prepare(sql);
-      prepared.set(sql, statement);
+/** What a pending batch waits for: its results once its group has committed, or its own error. */
+interface PendingBatch {
+  statements: Statement[];
+  relaxed: boolean;
+  resolve: (results: BatchResult[]) => void;
+  reject: (error: unknown) => void;
+}
+
+type BatchOutcome = { ok: true; results: BatchResult[] } | { ok: false; error: unknown };
+
+/**
+ * Runs the shared statements on node:sqlite. Reads run at once. Batches are group-committed:
+ * every batch queued in one turn of the event loop is applied, in order, inside one IMMEDIATE
+ * transaction on the next `setImmediate`, each in its own SAVEPOINT (a batch that fails is rolled
+ * back alone and only its caller sees the error), and the transaction is committed once: one
+ * fsync for the group instead of one per write. No batch is answered before that COMMIT has
+ * returned, so an answered write is durable (synchronous=FULL) whenever its group was durable.
+ * The transaction is opened and committed within one synchronous call: no read ever sees a
+ * group's uncommitted rows.
+ */
+function nodeEngine(db: DatabaseSync, onCommit: ((info: GroupCommit) => void) | undefined): SqlEngine {
+  const prepared = new Map<string, { statement: StatementSync; returnsRows: boolean }>();
+  function prepare(sql: string): { statement: StatementSync; returnsRows: boolean } {
+    let entry = prepared.get(sql);
+    if (!entry) {
+      const statement = db.prepare(sql);
+      entry = { statement, returnsRows: statement.columns().length > 0 };
+      prepared.set(sql, entry);
     }
-    return statement;
+    return entry;
+  }
+  const control = (sql: string) => {
+    let statement: StatementSync | undefined;
+    // Prepared on first use: SAVEPOINT and friends cannot be prepared on a closed connection.
+    return () => {
+      statement ??= db.prepare(sql);
+      statement.run();
+    };
+  };
+  const begin = control("BEGIN IMMEDIATE");
+  const commit = control("COMMIT");
+  const savepoint = control("SAVEPOINT batch");
+  const release = control("RELEASE batch");
+  const rollbackToSavepoint = control("ROLLBACK TO batch");
+
+  // The connection is opened with FULL; relaxed-only groups switch it to NORMAL and back lazily.
+  let durable = true;
+  function setDurable(wanted: boolean): void {
+    if (durable === wanted) return;
+    // WAL with synchronous=NORMAL commits without fsync (safe against a crash of the process);
+    // FULL waits for it, and its fsync also flushes the relaxed commits before it.
+    db.exec(wanted ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    durable = wanted;
+  }
+
+  function run(statements: Statement[]): BatchResult[] {
+    return statements.map((s): BatchResult => {
+      const { statement, returnsRows } = prepare(s.sql);
+      if (returnsRows) return { rows: statement.all(...s.args) as Row[], changes: 0 };
+      return { rows: [], changes: Number(statement.run(...s.args).changes) };
+    });
+  }
+
+  let queue: PendingBatch[] = [];
+  let scheduled = false;
+
+  /** Applies and commits every queued batch; settles each one only after the COMMIT. */
+  function commitGroup(): void {
+    scheduled = false;
+    const group = queue;
+    queue = [];
+    if (group.length === 0) return;
+    const groupDurable = group.some((b) => !b.relaxed);
+    const failAll = (error: unknown) => {
+      rollback(db);
+      const translated = translate(error);
+      for (const b of group) b.reject(translated);
+    };
+    let outcomes: BatchOutcome[];
+    try {
+      setDurable(groupDurable);
+      begin();
+    } catch (err) {
+      failAll(err);
+      return;
+    }
+    if (group.length === 1) {
+      // Alone in its transaction: no savepoint needed, a failure rolls back everything.
+      try {
+        outcomes = [{ ok: true, results: run(group[0]!.statements) }];
+      } catch (err) {
+        failAll(err);
+        return;
+      }
+    } else {
+      outcomes = [];
+      for (const b of group) {
+        try {
+          savepoint();
+          const results = run(b.statements);
+          release();
+          outcomes.push({ ok: true, results });
+        } catch (err) {
+          // Some errors (I/O, full disk) make SQLite roll back the whole transaction: then
+          // nothing of the group is written, and every batch of it fails.
+          if (!db.isTransaction) {
+            failAll(err);
+            return;
+          }
+          try {
+            rollbackToSavepoint();
+            release();
+          } catch (inner) {
+            failAll(inner);
+            return;
+          }
+          outcomes.push({ ok: false, error: translate(err) });
+        }
+      }
+    }
+    const committing = performance.now();
+    try {
+      commit();
+    } catch (err) {
+      failAll(err);
+      return;
+    }
+    onCommit?.({ batches: group.length, failed: outcomes.filter((o) => !o.ok).length, durable: groupDurable, commitMs: performance.now() - committing });
+    group.forEach((b, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) b.resolve(outcome.results);
+      else b.reject(outcome.error);
+    });
   }
 
   return {
     async all(statement): Promise<Row[]> {
       try {
-        return prepare(statement.sql).all(...statement.args) as Row[];
+        return prepare(statement.sql).statement.all(...statement.args) as Row[];
       } catch (err) {
         throw translate(err);
       }
     },
 
-    async batch(statements, options): Promise<BatchResult[]> {
-      // WAL with synchronous=NORMAL commits without fsync (safe against a crash of the process);
-      // every other batch keeps FULL, whose fsync also flushes the relaxed commits before it.
-      const relaxed = options?.relaxed === true;
-      try {
-        if (relaxed) db.exec("PRAGMA synchronous=NORMAL");
-        db.exec("BEGIN IMMEDIATE");
-        const results = statements.map((s): BatchResult => {
-          const st = prepare(s.sql);
-          if (st.columns().length > 0) return { rows: st.all(...s.args) as Row[], changes: 0 };
-          return { rows: [], changes: Number(st.run(...s.args).changes) };
-        });
-        db.exec("COMMIT");
-        return results;
-      } catch (err) {
-        rollback(db);
-        throw translate(err);
-      } finally {
-        if (relaxed) {
-          try {
-            db.exec("PRAGMA synchronous=FULL");
-          } catch {
-            // Closed meanwhile: nothing left to make durable.
-          }
-        }
+    batch(statements, options): Promise<BatchResult[]> {
+      const { promise, resolve, reject } = Promise.withResolvers<BatchResult[]>();
+      queue.push({ statements, relaxed: options?.relaxed === true, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(commitGroup);
       }
+      return promise;
     },
 
     async close(): Promise<void> {
+      // What is queued was promised an answer: commit it first.
+      commitGroup();
       db.close();
     },
   };

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { migrations } from "../../src/store/migrations.ts";
-import { createSqliteStore, FEED_SQL, SQL } from "../../src/store/sqlite.ts";
+import { createSqliteStore, FEED_SQL, SQL, type GroupCommit } from "../../src/store/sqlite.ts";
 import { StoreUnavailableError, type Store } from "../../src/store/port.ts";
 import { makeArticle, makeRecord, storeContract } from "./contract.ts";
 
@@ -472,6 +472,99 @@ BEGIN SELECT RAISE(ABORT, 'trap sprung'); END`);
     expect(err).toBeInstanceOf(Error);
     expect(err).not.toBeInstanceOf(StoreUnavailableError);
     expect(String(err)).toMatch(/unknown site: ghost/);
+  });
+
+  describe("group commit", () => {
+    function observedStore(): { store: Store; commits: GroupCommit[] } {
+      const commits: GroupCommit[] = [];
+      const store = createSqliteStore({ path, onCommit: (info) => commits.push(info) });
+      open.push(store);
+      return { store, commits };
+    }
+    const ids = Array.from({ length: 20 }, (_, i) => `g${i}`);
+
+    it("commits the writes of one turn in one transaction; a failing write fails alone", async () => {
+      const { store, commits } = observedStore();
+      await store.createSite(makeRecord("nisan"));
+      const trap = rawDb();
+      trap.exec(`CREATE TRIGGER trap BEFORE INSERT ON article_terms WHEN NEW.name = 'boom'
+BEGIN SELECT RAISE(ABORT, 'trap sprung'); END`);
+      commits.length = 0;
+      const results = await Promise.allSettled(
+        ids.map((id, i) => store.putArticle("nisan", makeArticle(id, { categories: i === 7 ? ["سياسة", "boom"] : ["سياسة"] }), "2024-06-19T12:00:00Z")),
+      );
+      // All 20 batches (queued after their reads, in the same turn) shared one durable commit.
+      expect(commits).toEqual([expect.objectContaining({ batches: 20, failed: 1, durable: true })]);
+      results.forEach((r, i) => {
+        if (i === 7) {
+          expect(r.status).toBe("rejected");
+          expect(String((r as PromiseRejectedResult).reason)).toMatch(/trap sprung/);
+        } else {
+          expect(r).toMatchObject({ status: "fulfilled", value: { outcome: "created" } });
+        }
+      });
+      // The failed write left nothing: not its article, not its terms, not its version bump.
+      const stored = (trap.prepare("SELECT id FROM articles ORDER BY id").all() as Row[]).map((r) => r.id);
+      expect(stored).toEqual(ids.filter((_, i) => i !== 7).sort());
+      expect(trap.prepare("SELECT count(*) AS n FROM article_terms WHERE id = 'g7'").get()).toEqual({ n: 0 });
+      expect(trap.prepare("SELECT count(DISTINCT id) AS n FROM article_terms").get()).toEqual({ n: 19 });
+      expect(await store.getSiteVersion("nisan")).toEqual({ version: 20, modified_at: "2024-06-19T12:00:00Z" });
+    });
+
+    it("answers no write before its commit: another connection already sees each answered write", async () => {
+      const { store } = observedStore();
+      await store.createSite(makeRecord("nisan"));
+      const other = rawDb();
+      const visible = other.prepare("SELECT count(*) AS n FROM articles WHERE site = 'nisan' AND id = ?");
+      const seenAtAnswer = await Promise.all(
+        ids.map((id) => store.putArticle("nisan", makeArticle(id), "2024-06-19T12:00:00Z").then(() => visible.get(id))),
+      );
+      expect(seenAtAnswer).toEqual(ids.map(() => ({ n: 1 })));
+    });
+
+    it("commits replay bookkeeping alone without fsync, and any group that carries an article write with it", async () => {
+      const { store, commits } = observedStore();
+      await store.createSite(makeRecord("nisan"));
+      commits.length = 0;
+      await Promise.all(["m1", "m2", "m3"].map((id) => store.claimWebhook("nisan", id, "h", "2024-06-19T12:00:00Z", 60_000)));
+      expect(commits).toEqual([expect.objectContaining({ batches: 3, failed: 0, durable: false })]);
+      commits.length = 0;
+      // A claim and a completion queued in the turn of an article write share its durable commit.
+      const reply = { status: 201, body: "{}" };
+      await Promise.all([
+        store.putArticle("nisan", makeArticle("a"), "2024-06-19T12:00:00Z"),
+        (async () => {
+          await store.getSiteVersion("nisan"); // the same single read the put makes first
+          await store.claimWebhook("nisan", "m4", "h", "2024-06-19T12:00:00Z", 60_000);
+        })(),
+        (async () => {
+          await store.getSiteVersion("nisan");
+          await store.completeWebhook("nisan", "m1", reply, "2024-06-19T12:00:00Z");
+        })(),
+      ]);
+      expect(commits).toEqual([expect.objectContaining({ batches: 3, failed: 0, durable: true })]);
+      expect(await store.claimWebhook("nisan", "m1", "h", "2024-06-19T12:01:00Z", 60_000)).toEqual({ state: "done", body_hash: "h", response: reply });
+    });
+
+    it("concurrent writes of one article in one group: the later batches lose the guard, decide again, and nothing is lost", async () => {
+      const { store } = observedStore();
+      await store.createSite(makeRecord("nisan"));
+      const versions = [3, 1, 4, 2, 5].map((m) => makeArticle("a", { title: `v${m}`, updated_at: `2024-06-19T12:0${m}:00Z`, tags: [`t${m}`] }));
+      const results = await Promise.all(versions.map((a) => store.putArticle("nisan", a, "2024-06-19T12:10:00Z")));
+      expect(results.filter((r) => r.outcome === "created")).toHaveLength(1);
+      expect(await store.getArticle("nisan", "a")).toStrictEqual(versions[4]);
+      const written = results.filter((r) => r.outcome === "created" || r.outcome === "updated").length;
+      expect(await store.getSiteVersion("nisan")).toEqual({ version: 1 + written, modified_at: "2024-06-19T12:10:00Z" });
+      expect(rawDb().prepare("SELECT name FROM article_terms WHERE id = 'a' AND kind = 'tag'").all()).toEqual([{ name: "t5" }]);
+    });
+
+    it("commits what is queued when the store is closed", async () => {
+      const store = openStore();
+      const created = store.createSite(makeRecord("nisan"));
+      await store.close();
+      expect(await created).toBe(true);
+      expect(await openStore().getSite("nisan")).toStrictEqual(makeRecord("nisan"));
+    });
   });
 
   it("works in memory too (no file, no WAL)", async () => {
