@@ -9,8 +9,8 @@ export { renderAtom } from "./atom.ts";
 export { isRtlLanguage, directedHtml } from "./direction.ts";
 export { JSON_FEED_VERSION, renderJsonFeed } from "./json.ts";
 export { renderRss } from "./rss.ts";
-export { feedFrame, fragmentScope, itemFragment, renderFeedFromFragments, renderedFragments } from "./fragments.ts";
-export type { FeedFrame, ItemSite } from "./fragments.ts";
+export { allocateZeroed, feedFrame, fragmentScope, itemFragment, renderFeedFromFragments, renderedFragments } from "./fragments.ts";
+export type { Allocate, FeedFrame, ItemFragments, ItemSite } from "./fragments.ts";
 
 /** The `Content-Type` of each format. */
 export const CONTENT_TYPES: Readonly<Record<FeedFormat, string>> = {

@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Article, FeedDocument, FeedFormat, Site } from "../../../src/core/model.ts";
-import { fragmentScope, renderFeed, renderFeedFromFragments, renderedFragments } from "../../../src/core/render/index.ts";
+import { fragmentScope, itemFragment, renderFeed, renderFeedFromFragments, renderedFragments } from "../../../src/core/render/index.ts";
 import { cachedFragments, createMemoryFragmentCache } from "../../../src/store/cache/fragments.ts";
 import { makeDoc, seedArticle, seedSite } from "./helpers.ts";
 
@@ -99,10 +99,13 @@ describe("feeds from fragments", () => {
           // Fresh copies of the articles, as a store answers them: equal, never the same objects.
           const again: FeedDocument = { ...d, items: d.items.map((a) => structuredClone(a)) };
           let misses = 0;
-          const warm = renderFeedFromFragments(format, again, (a) => {
-            const hit = cache.get(scope, a, format);
-            if (hit === undefined) misses++;
-            return hit ?? cachedFragments(cache, scope, d.site, format)(a);
+          const fromCache = cachedFragments(cache, scope, d.site, format);
+          const warm = renderFeedFromFragments(format, again, {
+            ...fromCache,
+            rendered(a, bytes) {
+              misses++;
+              fromCache.rendered(a, bytes);
+            },
           });
           expect(cold).toEqual(full);
           expect(warm).toEqual(full);
@@ -116,10 +119,63 @@ describe("feeds from fragments", () => {
   it("an empty feed is the frame alone", () => {
     const d = makeDoc([]);
     for (const format of FORMATS) {
-      expect(renderFeedFromFragments(format, d, () => {
-        throw new Error("no items, no fragments");
-      })).toEqual(encoder.encode(renderFeed(format, d)));
+      const none = {
+        format,
+        site: d.site,
+        held: () => {
+          throw new Error("no items, no fragments");
+        },
+        rendered: () => {
+          throw new Error("no items, no fragments");
+        },
+      };
+      expect(renderFeedFromFragments(format, d, none)).toEqual(encoder.encode(renderFeed(format, d)));
     }
+  });
+
+  it("hands each rendered fragment over exactly, and what a cache copied stays intact after later renders", () => {
+    const site = seedSite();
+    const d = makeDoc([seedArticle(), seedArticle({ id: "second", title: "ثانٍ & <b>" })]);
+    for (const format of FORMATS) {
+      const kept: Uint8Array[] = [];
+      const views: Uint8Array[] = [];
+      renderFeedFromFragments(format, d, {
+        ...renderedFragments(format, site),
+        rendered(_a, bytes) {
+          views.push(bytes);
+          kept.push(bytes.slice());
+        },
+      });
+      expect(kept.map((b) => new TextDecoder().decode(b))).toEqual(d.items.map((a) => itemFragment(format, site, a)));
+      // Another render reuses the scratch memory the views point into; the copies are unaffected.
+      renderFeedFromFragments(format, makeDoc([seedArticle({ id: "third", title: "x".repeat(5000) })]), renderedFragments(format, site));
+      expect(kept.map((b) => new TextDecoder().decode(b))).toEqual(d.items.map((a) => itemFragment(format, site, a)));
+      expect(views.length).toBe(2);
+    }
+  });
+
+  it("writes into the buffer that allocate gives, of exactly the body's size", () => {
+    const d = makeDoc([seedArticle(), seedArticle({ id: "second" })]);
+    const cache = createMemoryFragmentCache({ maxBytes: 1024 * 1024, maxEntries: 100 });
+    for (const format of FORMATS) {
+      const full = encoder.encode(renderFeed(format, d));
+      const sizes: number[] = [];
+      // Garbage in the fresh buffer must not matter: every byte is written.
+      const dirty = (n: number) => {
+        sizes.push(n);
+        return new Uint8Array(n).fill(0xab);
+      };
+      const fragments = cachedFragments(cache, fragmentScope(d.site), d.site, format);
+      expect(renderFeedFromFragments(format, d, fragments, dirty)).toEqual(full); // rendered
+      expect(renderFeedFromFragments(format, d, fragments, dirty)).toEqual(full); // held
+      expect(sizes).toEqual([full.byteLength, full.byteLength]);
+      expect(() => renderFeedFromFragments(format, d, fragments, (n) => new Uint8Array(n + 1))).toThrow();
+    }
+  });
+
+  it("refuses fragments of another format", () => {
+    const d = makeDoc([seedArticle()]);
+    expect(() => renderFeedFromFragments("rss", d, renderedFragments("atom", d.site))).toThrow();
   });
 
   it("the seed article's RSS is unchanged through fragments", () => {

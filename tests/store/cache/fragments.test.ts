@@ -5,7 +5,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Article, FeedFormat } from "../../../src/core/model.ts";
 import { fragmentScope, itemFragment, renderFeed, renderFeedFromFragments } from "../../../src/core/render/index.ts";
-import { cachedFragments, createMemoryFragmentCache, sameJson } from "../../../src/store/cache/fragments.ts";
+import { COMPARED_FIELDS, cachedFragments, createMemoryFragmentCache, sameArticle } from "../../../src/store/cache/fragments.ts";
+import type { ItemSite } from "../../../src/core/render/index.ts";
+import type { FragmentCache } from "../../../src/store/cache/port.ts";
 import { article, makeDoc, seedArticle, seedSite } from "../../core/render/helpers.ts";
 
 const encoder = new TextEncoder();
@@ -14,6 +16,26 @@ const roomy = () => createMemoryFragmentCache({ maxBytes: 16 * 1024 * 1024, maxE
 
 function bytes(text: string): Uint8Array {
   return encoder.encode(text);
+}
+
+/** The item's fragment through cachedFragments: the held one, or rendered now and put in the cache. */
+function fragmentVia(cache: FragmentCache, site: ItemSite, format: FeedFormat): (a: Article) => Uint8Array {
+  const fragments = cachedFragments(cache, fragmentScope(site), site, format);
+  return (a) => {
+    const held = fragments.held(a);
+    if (held !== undefined) return held;
+    // One-item feed: the item's bytes are handed to `rendered` on the way.
+    let rendered: Uint8Array | undefined;
+    renderFeedFromFragments(format, makeDoc([a]), {
+      ...fragments,
+      rendered(article, fresh) {
+        rendered = fresh.slice();
+        fragments.rendered(article, fresh);
+      },
+    });
+    if (rendered === undefined) throw new Error("nothing rendered");
+    return rendered;
+  };
 }
 
 describe("memory fragment cache", () => {
@@ -31,7 +53,7 @@ describe("memory fragment cache", () => {
     const site = seedSite();
     const scope = fragmentScope(site);
     const before = seedArticle();
-    const render = cachedFragments(cache, scope, site, "rss");
+    const render = fragmentVia(cache, site, "rss");
     expect(decoder.decode(render(before))).toContain(before.title);
 
     // Same id, same updated_at, new title: the held article differs, so no hit.
@@ -65,9 +87,9 @@ describe("memory fragment cache", () => {
     const nisan = seedSite();
     const other = seedSite({ slug: "other" });
     const a = seedArticle();
-    const fromNisan = cachedFragments(cache, fragmentScope(nisan), nisan, "atom")(a);
+    const fromNisan = fragmentVia(cache, nisan, "atom")(a);
     expect(cache.get(fragmentScope(other), a, "atom")).toBeUndefined();
-    const fromOther = cachedFragments(cache, fragmentScope(other), other, "atom")(a);
+    const fromOther = fragmentVia(cache, other, "atom")(a);
     expect(decoder.decode(fromNisan)).toContain(":nisan/");
     expect(decoder.decode(fromOther)).toContain(":other/");
     expect(decoder.decode(fromOther)).not.toContain(":nisan/");
@@ -93,7 +115,7 @@ describe("memory fragment cache", () => {
     const first = seedSite({ created_at: "2026-01-05T10:00:00Z" });
     const again = seedSite({ created_at: "2026-03-01T10:00:00Z" });
     const a = seedArticle();
-    cachedFragments(cache, fragmentScope(first), first, "rss")(a);
+    fragmentVia(cache, first, "rss")(a);
     expect(cache.get(fragmentScope(again), a, "rss")).toBeUndefined();
   });
 
@@ -110,7 +132,7 @@ describe("memory fragment cache", () => {
           for (const op of ops) {
             const site = seedSite({ slug: `site${op.site}` });
             const a = article(op.n % 20, op.edit ? { title: `edited ${op.n}` } : {});
-            const fragment = cachedFragments(cache, fragmentScope(site), site, op.format)(a);
+            const fragment = fragmentVia(cache, site, op.format)(a);
             expect(decoder.decode(fragment)).toBe(itemFragment(op.format, site, a));
             const { bytes: used, entries } = cache.stats();
             expect(used).toBeLessThanOrEqual(maxBytes);
@@ -127,7 +149,7 @@ describe("memory fragment cache", () => {
     const cache = createMemoryFragmentCache({ maxBytes: 1_000, maxEntries: 10 });
     const site = seedSite();
     const a = seedArticle();
-    const fragment = cachedFragments(cache, fragmentScope(site), site, "rss")(a);
+    const fragment = fragmentVia(cache, site, "rss")(a);
     expect(decoder.decode(fragment)).toBe(itemFragment("rss", site, a));
     expect(cache.stats()).toEqual({ entries: 0, bytes: 0 });
   });
@@ -158,13 +180,54 @@ describe("memory fragment cache", () => {
     expect(decoder.decode(assembled)).toContain("Changed title");
   });
 
-  it("sameJson is deep equality of JSON data", () => {
-    expect(sameJson({ a: [1, { b: "x" }] }, { a: [1, { b: "x" }] })).toBe(true);
-    expect(sameJson({ a: 1 }, { a: 1, b: 2 })).toBe(false);
-    expect(sameJson({ a: 1, b: 2 }, { a: 1 })).toBe(false);
-    expect(sameJson([1, 2], [2, 1])).toBe(false);
-    expect(sameJson([], {})).toBe(false);
-    expect(sameJson(null, {})).toBe(false);
-    expect(sameJson("1", 1)).toBe(false);
+  it("sameArticle compares every field, nested ones included", () => {
+    const a = seedArticle({
+      image: { url: "https://nisan.example/a.jpg", mime_type: "image/jpeg", alt: "x" },
+      attachments: [{ url: "https://nisan.example/a.mp3", mime_type: "audio/mpeg", size_in_bytes: 3, title: "t" }],
+      authors: [{ name: "A", url: "https://nisan.example/a", email: "a@nisan.example" }],
+      summary: "s",
+      content_text: "t",
+    });
+    expect(sameArticle(a, structuredClone(a))).toBe(true);
+    const changes: Partial<Article>[] = [
+      { id: "other" }, { title: "x" }, { url: "https://nisan.example/x" }, { published_at: "2020-01-01T00:00:00Z" },
+      { updated_at: "2030-01-01T00:00:00Z" }, { summary: "t" }, { content_html: "<p>x</p>" }, { content_text: "u" },
+      { language: "en" }, { categories: [...a.categories, "x"] }, { tags: ["x"] },
+      { authors: [{ name: "A", url: "https://nisan.example/a" }] }, { authors: [{ name: "A", url: "https://nisan.example/b", email: "a@nisan.example" }] },
+      { authors: [{ name: "B", url: "https://nisan.example/a", email: "a@nisan.example" }] },
+      { authors: [] }, { image: { url: "https://nisan.example/a.jpg", mime_type: "image/jpeg" } },
+      { image: { url: "https://nisan.example/b.jpg", mime_type: "image/jpeg", alt: "x" } },
+      { image: { url: "https://nisan.example/a.jpg", mime_type: "image/png", alt: "x" } },
+      { attachments: [{ url: "https://nisan.example/a.mp3", mime_type: "audio/mpeg", size_in_bytes: 4, title: "t" }] },
+      { attachments: [{ url: "https://nisan.example/a.mp3", mime_type: "audio/mpeg", size_in_bytes: 3 }] },
+      { attachments: [{ url: "https://nisan.example/b.mp3", mime_type: "audio/mpeg", size_in_bytes: 3, title: "t" }] },
+      { attachments: [{ url: "https://nisan.example/a.mp3", mime_type: "audio/mp4", size_in_bytes: 3, title: "t" }] },
+    ];
+    // Every field, and every field of the nested records, is among the changes.
+    expect(new Set(changes.flatMap((c) => Object.keys(c)))).toEqual(new Set(Object.keys(COMPARED_FIELDS.article)));
+    // Each field of a nested record changed alone (a different string or number, or left out).
+    const variants = <T extends object>(record: T, fields: Record<keyof T, true>): T[] =>
+      (Object.keys(fields) as (keyof T)[]).flatMap((field) => {
+        const value = record[field];
+        const changed = typeof value === "number" ? value + 1 : `${String(value)}x`;
+        const without = { ...record };
+        delete without[field];
+        return [{ ...record, [field]: changed }, without];
+      });
+    const [author, attachment] = [a.authors[0], a.attachments[0]];
+    if (author === undefined || attachment === undefined || a.image === undefined) throw new Error("fixture");
+    for (const person of variants(author, COMPARED_FIELDS.person)) changes.push({ authors: [person] });
+    for (const image of variants(a.image, COMPARED_FIELDS.image)) changes.push({ image });
+    for (const att of variants(attachment, COMPARED_FIELDS.attachment)) changes.push({ attachments: [att] });
+    for (const change of changes) {
+      expect(sameArticle(a, { ...a, ...change })).toBe(false);
+      expect(sameArticle({ ...a, ...change }, a)).toBe(false);
+    }
+    for (const field of ["summary", "content_html", "content_text", "image"] as const) {
+      const without = structuredClone(a);
+      delete without[field];
+      expect(sameArticle(a, without)).toBe(false);
+      expect(sameArticle(without, a)).toBe(false);
+    }
   });
 });
