@@ -126,9 +126,32 @@ export function validateArticle(input: unknown, ctx: ArticleContext, at = ""): V
   return { ok: true, value: canonicalOrder(article) };
 }
 
+const encoder = new TextEncoder();
+/** Scratch space for measuring: one byte more than the cap, so "over the cap" is seen without allocating. */
+const scratch = new Uint8Array(ARTICLE_LIMITS.bytes + 1);
+
 /** UTF-8 size of the stored JSON form, for the 100 KiB cap. */
 export function articleBytes(article: Article): number {
-  return new TextEncoder().encode(JSON.stringify(article)).byteLength;
+  const json = JSON.stringify(article);
+  // encodeInto a reused buffer costs half of encode(); only an article over the cap is counted apart.
+  const { read, written } = encoder.encodeInto(json, scratch);
+  return read === json.length ? written : utf8Length(json);
+}
+
+/** The length of `text` in UTF-8, as TextEncoder encodes it (a lone surrogate becomes U+FFFD). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A surrogate pair: two UTF-16 units, four bytes.
+      bytes += 2;
+      i++;
+    } else bytes += 2; // three bytes, lone surrogates included
+  }
+  return bytes;
 }
 
 /** Fixed key order, so equal articles serialise to equal JSON on every store. */
