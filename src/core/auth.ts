@@ -103,7 +103,11 @@ function signedContent(id: string, timestamp: string, body: Uint8Array): Uint8Ar
 
 /** True when any `v1,<base64>` value in the header is the HMAC of this request under `secret`. */
 export async function signatureMatches(secret: string, request: SignedRequest): Promise<boolean> {
-  const key = await hmacKey(secret, "verify");
+  return signatureMatchesKey(await hmacKey(secret, "verify"), request);
+}
+
+/** signatureMatches with the secret already imported (undefined: a secret that is not base64). */
+async function signatureMatchesKey(key: CryptoKey | undefined, request: SignedRequest): Promise<boolean> {
   if (!key) return false;
   const signed = signedContent(request.id, request.timestamp, request.body);
   for (const value of request.signature.split(" ").slice(0, 10)) {
@@ -115,6 +119,24 @@ export async function signatureMatches(secret: string, request: SignedRequest): 
     if (await crypto.subtle.verify("HMAC", key, mac as Uint8Array<ArrayBuffer>, signed)) return true;
   }
   return false;
+}
+
+/**
+ * signatureMatches that imports each secret once: importing a key costs about as much as
+ * verifying a 4 KB body. Holds at most `maxKeys` secrets (all are forgotten when it is full);
+ * a secret is only ever looked up for a credential that is live at that moment.
+ */
+export function createSignatureVerifier(maxKeys = 1_000): (secret: string, request: SignedRequest) => Promise<boolean> {
+  const keys = new Map<string, Promise<CryptoKey | undefined>>();
+  return async (secret, request) => {
+    let key = keys.get(secret);
+    if (key === undefined) {
+      if (keys.size >= maxKeys) keys.clear();
+      key = hmacKey(secret, "verify").catch(() => undefined);
+      keys.set(secret, key);
+    }
+    return signatureMatchesKey(await key, request);
+  };
 }
 
 /** Signs a request the way a CMS does (used by tests, the README example and tooling). */

@@ -2,7 +2,7 @@
 // for its articles. Every failure counts toward the per-client limit.
 
 import type { Context } from "hono";
-import { apiKeySite, checkTimestamp, constantTimeEqual, sha256Hex, signatureMatches } from "../core/auth.ts";
+import { apiKeySite, checkTimestamp, constantTimeEqual, createSignatureVerifier, sha256Hex } from "../core/auth.ts";
 import type { Credential, SiteRecord, Store } from "../store/port.ts";
 import type { AppDeps } from "./deps.ts";
 import type { FailureLimiter } from "./limiter.ts";
@@ -40,6 +40,8 @@ export function createGuard(deps: Pick<AppDeps, "config" | "clock" | "clientId">
     limiter.recordFailure(deps.clientId(c), deps.clock());
     throw new Problem(401, { detail, headers: { "www-authenticate": 'Bearer realm="nashir"' } });
   };
+
+  const signatureMatches = createSignatureVerifier();
 
   return {
     throttle(c) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { apiKeySite, checkTimestamp, constantTimeEqual, fromBase64, newApiKey, newWebhookSecret, signWebhook, signatureMatches } from "../../src/core/auth.ts";
+import { apiKeySite, checkTimestamp, constantTimeEqual, createSignatureVerifier, fromBase64, newApiKey, newWebhookSecret, signWebhook, signatureMatches } from "../../src/core/auth.ts";
 import { randomBytes, createHmac } from "node:crypto";
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
@@ -45,6 +45,22 @@ describe("signatures", () => {
     expect(await signatureMatches(secret, { id: "msg_2", timestamp: "100", signature: good, body: new TextEncoder().encode('{"id":"b"}') })).toBe(false);
     expect(await signatureMatches(secret, { id: "msg_2", timestamp: "100", signature: good.replace("v1,", "v2,"), body })).toBe(false);
     expect(await signatureMatches(secret, { id: "msg_2", timestamp: "100", signature: "v1,!!!", body })).toBe(false);
+  });
+
+  it("a verifier that keeps imported keys answers as signatureMatches does, for every secret and past its bound", async () => {
+    const verify = createSignatureVerifier(2);
+    const secrets = [newWebhookSecret(random), newWebhookSecret(random), newWebhookSecret(random)];
+    const signatures = await Promise.all(secrets.map((s) => signWebhook(s, "msg_4", "100", body)));
+    for (let round = 0; round < 2; round++) {
+      for (const [i, secret] of secrets.entries()) {
+        for (const [j, signature] of signatures.entries()) {
+          const request = { id: "msg_4", timestamp: "100", signature, body };
+          expect(await verify(secret, request)).toBe(i === j);
+          expect(await verify(secret, { ...request, timestamp: "101" })).toBe(false);
+        }
+      }
+    }
+    expect(await verify("whsec_not base64!", { id: "msg_4", timestamp: "100", signature: signatures[0]!, body })).toBe(false);
   });
 
   it("allows five minutes of clock skew either way", () => {
