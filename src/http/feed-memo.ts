@@ -152,10 +152,12 @@ export function requestTarget(url: string): string {
   return slash < 0 ? "/" : url.slice(slash);
 }
 
-/** A remembered document with its answers' headers, built once per coding. */
+/** A remembered document with its answers' headers and cache keys, built once per coding. */
 interface Held extends HotDocument {
   notModified: Map<ContentCoding, Readonly<Record<string, string>>>;
   ok: Map<ContentCoding, { length: number; headers: Readonly<Record<string, string>> }>;
+  /** The same string each time: its hash is computed once, not per request. */
+  cacheKeys: Map<ContentCoding, string>;
 }
 
 export function createHotFeeds(
@@ -179,7 +181,12 @@ export function createHotFeeds(
       }
       return { status: 304 as const, headers };
     }
-    const cached = await deps.feedCache.get(`${hot.cacheKeyPrefix}${coding}`, background);
+    let cacheKey = hot.cacheKeys.get(coding);
+    if (cacheKey === undefined) {
+      cacheKey = `${hot.cacheKeyPrefix}${coding}`;
+      hot.cacheKeys.set(coding, cacheKey);
+    }
+    const cached = await deps.feedCache.get(cacheKey, background);
     // Not cached in this coding (yet, or any more): the full path builds or compresses it.
     if (cached === undefined) return undefined;
     if (documents.get(key) === hot) {
@@ -226,7 +233,7 @@ export function createHotFeeds(
       delete headers["content-length"];
       delete headers["content-encoding"];
       documents.delete(target);
-      documents.set(target, { ...document, headers, notModified: new Map(), ok: new Map() });
+      documents.set(target, { ...document, headers, notModified: new Map(), ok: new Map(), cacheKeys: new Map() });
       for (const oldest of documents.keys()) {
         if (documents.size <= maxDocuments) break;
         documents.delete(oldest);
