@@ -77,7 +77,20 @@ export function escapeXmlSlow(s: string): string {
  * removed by cleaning, and U+2028/U+2029 are escaped for old JavaScript consumers.
  */
 export function jsonText(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u2028\u2029]/g, (c) =>
-    c === "\u2028" ? "\\u2028" : "\\u2029",
-  );
+  return escapeLineSeparators(JSON.stringify(value));
+}
+
+/**
+ * A string as a JSON string literal, exactly as jsonText writes a string anywhere in a value:
+ * JSON.stringify's escapes, then U+2028/U+2029. JSON.stringify escapes per character (a surrogate
+ * pair is kept whole), so literals joined by ASCII make the same text as jsonText of the whole.
+ */
+export function jsonString(s: string): string {
+  return escapeLineSeparators(JSON.stringify(s));
+}
+
+/** U+2028 and U+2029 as `\u2028` and `\u2029`; a plain search first, as text rarely has them. */
+function escapeLineSeparators(json: string): string {
+  if (!json.includes("\u2028") && !json.includes("\u2029")) return json;
+  return json.replace(/[\u2028\u2029]/g, (c) => (c === "\u2028" ? "\\u2028" : "\\u2029"));
 }

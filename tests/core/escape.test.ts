@@ -4,8 +4,8 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { escapeXml, escapeXmlSlow } from "../../src/core/text.ts";
-import { escapedDirectedHtml, directedHtml } from "../../src/core/render/direction.ts";
+import { escapeXml, escapeXmlSlow, jsonString } from "../../src/core/text.ts";
+import { escapedDirectedHtml, directedHtml, jsonDirectedHtml } from "../../src/core/render/direction.ts";
 
 const unit = fc.oneof(
   fc.constantFrom("&", "<", ">", '"', "'", "\t", "\n", "\r", "\u0000", "\u0008", "\u000b", "\u001f", "\u007f", "\u0080", "\u009f", "\u00a0"),
@@ -47,6 +47,15 @@ describe("escapeXml", () => {
     fc.assert(
       fc.property(text, fc.constantFrom("ar", "en", "he-IL", "ar-Latn", 'x"<'), (html, language) => {
         expect(escapedDirectedHtml(html, language)).toBe(escapeXml(directedHtml(html, language)));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("jsonDirectedHtml is jsonString of directedHtml", () => {
+    fc.assert(
+      fc.property(text, fc.constantFrom("ar", "en", "he-IL", "ar-Latn", 'x"<\u2028'), (html, language) => {
+        expect(jsonDirectedHtml(html, language)).toBe(jsonString(directedHtml(html, language)));
       }),
       { numRuns: 2_000 },
     );

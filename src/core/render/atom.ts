@@ -3,7 +3,7 @@
 import type { Article, FeedDocument } from "../model.ts";
 import { feedId, itemId } from "../ids.ts";
 import { escapeXml } from "../text.ts";
-import { FH_NS, GENERATOR, assemble, historyLinks, itemTerms, rfc3339, sameLanguage, type FeedFrame, type ItemSite } from "./common.ts";
+import { FH_NS, GENERATOR, assemble, historyLinks, itemTagId, itemTerms, rfc3339, sameLanguage, type FeedFrame, type ItemSite } from "./common.ts";
 
 const TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0";
 import { escapedDirectedHtml } from "./direction.ts";
@@ -67,7 +67,7 @@ function renderEntry(site: ItemSite, a: Article): string {
   const lang = sameLanguage(a.language, site.language) ? "" : ` xml:lang="${escapeXml(a.language)}"`;
   const out: string[] = [
     `<entry${lang}>`,
-    el("id", itemId(site, a.id)),
+    el("id", itemTagId(site, a.id)),
     `<title type="text">${escapeXml(a.title)}</title>`,
     link([["rel", "alternate"], ["type", "text/html"], ["href", a.url]]),
     el("published", rfc3339(a.published_at)),

@@ -2,6 +2,7 @@
 
 import type { Article, FeedDocument, Site } from "../model.ts";
 import { formatRfc3339, formatRfc822, toMs } from "../dates.ts";
+import { itemId } from "../ids.ts";
 import { collapseWhitespace } from "../text.ts";
 
 export const GENERATOR = "Nashir";
@@ -28,6 +29,28 @@ export interface FeedFrame {
 /** The document as one string: the frame around the rendered items. */
 export function assemble(frame: FeedFrame, items: readonly string[]): string {
   return frame.head + items.join(frame.separator) + frame.tail;
+}
+
+/** The site the memo below was made for, and its item ids' common start. */
+let idSite: ItemSite | undefined;
+let idPrefix = "";
+
+/**
+ * itemId(site, id), with the site's part (its tag: authority parses the home page URL) made once
+ * per site rather than once per item: itemId(site, "") is that part, and the id is appended the
+ * way itemId appends it.
+ */
+export function itemTagId(site: ItemSite, id: string): string {
+  if (
+    idSite === undefined ||
+    idSite.slug !== site.slug ||
+    idSite.home_page_url !== site.home_page_url ||
+    idSite.created_at !== site.created_at
+  ) {
+    idPrefix = itemId(site, "");
+    idSite = { slug: site.slug, home_page_url: site.home_page_url, created_at: site.created_at, language: site.language };
+  }
+  return idPrefix + encodeURIComponent(id);
 }
 
 /** RFC 5005 feed history namespace. */

@@ -1,7 +1,7 @@
 // Writing direction of item content: right-to-left languages get their HTML wrapped so that
 // readers that ignore xml:lang / language still lay the text out correctly.
 
-import { escapeXml } from "../text.ts";
+import { escapeXml, jsonString } from "../text.ts";
 
 /** Primary language subtags written right to left. */
 const RTL_LANGUAGES: ReadonlySet<string> = new Set(["ar", "he", "fa", "ur", "ps", "sd", "ckb", "yi", "dv"]);
@@ -40,4 +40,15 @@ export function directedHtml(html: string, language: string): string {
 export function escapedDirectedHtml(html: string, language: string): string {
   if (!isRtlLanguage(language)) return escapeXml(html);
   return `${escapeXml(`<div dir="rtl" lang="${escapeXml(language)}">`)}${escapeXml(html)}&lt;/div&gt;`;
+}
+
+/**
+ * jsonString(directedHtml(html, language)), with the wrapper and the HTML serialised apart (as in
+ * escapedDirectedHtml): JSON.stringify of a fresh concatenation is about twice as slow as of the
+ * flat stored string. Same text: JSON escapes are per character, and the joins are ASCII.
+ */
+export function jsonDirectedHtml(html: string, language: string): string {
+  if (!isRtlLanguage(language)) return jsonString(html);
+  const open = jsonString(`<div dir="rtl" lang="${escapeXml(language)}">`);
+  return `${open.slice(0, -1)}${jsonString(html).slice(1, -1)}</div>"`;
 }

@@ -1,39 +1,15 @@
 // JSON Feed 1.1 (https://jsonfeed.org/version/1.1). Absent fields are omitted, never null.
 
 import type { Article, Attachment, FeedDocument, Person } from "../model.ts";
-import { itemId } from "../ids.ts";
-import { jsonText } from "../text.ts";
-import { assemble, historyLinks, itemTerms, rfc3339, type FeedFrame, type ItemSite } from "./common.ts";
-import { directedHtml } from "./direction.ts";
+import { jsonString, jsonText } from "../text.ts";
+import { assemble, historyLinks, itemTagId, itemTerms, rfc3339, type FeedFrame, type ItemSite } from "./common.ts";
+import { jsonDirectedHtml } from "./direction.ts";
 
 export const JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1";
 
 interface JsonAuthor {
   name: string;
   url?: string;
-}
-
-interface JsonAttachment {
-  url: string;
-  mime_type: string;
-  title?: string;
-  size_in_bytes?: number;
-}
-
-interface JsonItem {
-  id: string;
-  url: string;
-  title: string;
-  summary?: string;
-  content_html?: string;
-  content_text?: string;
-  image?: string;
-  date_published: string;
-  date_modified: string;
-  authors?: JsonAuthor[];
-  tags?: string[];
-  language: string;
-  attachments?: JsonAttachment[];
 }
 
 interface JsonFeed {
@@ -48,43 +24,50 @@ interface JsonFeed {
   next_url?: string;
   _rfc5005?: Record<string, string | boolean>;
   hubs?: { type: string; url: string }[];
-  items: JsonItem[];
+  /** Always empty here: the items are fragments placed after it (see jsonFrame). */
+  items: never[];
+}
+
+/** `,"key":` then the value's JSON text: one member after the first. */
+function member(key: string, json: string): string {
+  return `,"${key}":${json}`;
 }
 
 /** Name and URL only: an email address is never published in JSON Feed. */
-function author(p: Person): JsonAuthor {
-  return { name: p.name, ...(p.url !== undefined && { url: p.url }) };
+function author(p: Person): string {
+  return `{"name":${jsonString(p.name)}${p.url !== undefined ? member("url", jsonString(p.url)) : ""}}`;
 }
 
-function attachment(att: Attachment): JsonAttachment {
-  return {
-    url: att.url,
-    mime_type: att.mime_type,
-    ...(att.title !== undefined && { title: att.title }),
-    ...(att.size_in_bytes !== undefined && { size_in_bytes: att.size_in_bytes }),
-  };
+function attachment(att: Attachment): string {
+  let json = `{"url":${jsonString(att.url)},"mime_type":${jsonString(att.mime_type)}`;
+  if (att.title !== undefined) json += member("title", jsonString(att.title));
+  if (att.size_in_bytes !== undefined) json += member("size_in_bytes", JSON.stringify(att.size_in_bytes));
+  return `${json}}`;
 }
 
-function item(site: ItemSite, a: Article): JsonItem {
+/**
+ * One item as JSON text: the fragment a JSON Feed document is assembled from. Written member by
+ * member in a fixed order (absent fields left out), it is jsonText of the item object
+ * (tests/core/render/json-item.test.ts keeps that object as the definition) without building it.
+ * jsonText's escapes (U+2028, U+2029) act on single characters inside strings, so escaping each
+ * item alone gives the same bytes as escaping the whole document.
+ */
+export function jsonItem(site: ItemSite, a: Article): string {
   // JSON Feed requires content_html or content_text: a summary-only article shows its summary.
   const text = a.content_text ?? (a.content_html === undefined ? (a.summary ?? "") : undefined);
   const tags = itemTerms(a);
-  // Keys in a fixed order (spreads, no later assignment): same input, same bytes.
-  return {
-    id: itemId(site, a.id),
-    url: a.url,
-    title: a.title,
-    ...(a.summary !== undefined && { summary: a.summary }),
-    ...(a.content_html !== undefined && { content_html: directedHtml(a.content_html, a.language) }),
-    ...(text !== undefined && { content_text: text }),
-    ...(a.image !== undefined && { image: a.image.url }),
-    date_published: rfc3339(a.published_at),
-    date_modified: rfc3339(a.updated_at),
-    ...(a.authors.length > 0 && { authors: a.authors.map(author) }),
-    ...(tags.length > 0 && { tags }),
-    language: a.language,
-    ...(a.attachments.length > 0 && { attachments: a.attachments.map(attachment) }),
-  };
+  let json = `{"id":${jsonString(itemTagId(site, a.id))},"url":${jsonString(a.url)},"title":${jsonString(a.title)}`;
+  if (a.summary !== undefined) json += member("summary", jsonString(a.summary));
+  if (a.content_html !== undefined) json += member("content_html", jsonDirectedHtml(a.content_html, a.language));
+  if (text !== undefined) json += member("content_text", jsonString(text));
+  if (a.image !== undefined) json += member("image", jsonString(a.image.url));
+  json += member("date_published", jsonString(rfc3339(a.published_at)));
+  json += member("date_modified", jsonString(rfc3339(a.updated_at)));
+  if (a.authors.length > 0) json += member("authors", `[${a.authors.map(author).join(",")}]`);
+  if (tags.length > 0) json += member("tags", `[${tags.map(jsonString).join(",")}]`);
+  json += member("language", jsonString(a.language));
+  if (a.attachments.length > 0) json += member("attachments", `[${a.attachments.map(attachment).join(",")}]`);
+  return `${json}}`;
 }
 
 function historyObject(doc: FeedDocument): Record<string, string | boolean> {
@@ -123,13 +106,4 @@ export function jsonFrame(doc: FeedDocument): FeedFrame {
   const close = "]}";
   if (!empty.endsWith(`"items":[${close}`)) throw new Error("JSON Feed frame: items must be the last key");
   return { head: empty.slice(0, -close.length), separator: ",", tail: close };
-}
-
-/**
- * One item as JSON text: the fragment a JSON Feed document is assembled from. jsonText's escapes
- * (U+2028, U+2029) act on single characters inside strings, so escaping each item alone gives
- * the same bytes as escaping the whole document.
- */
-export function jsonItem(site: ItemSite, a: Article): string {
-  return jsonText(item(site, a));
 }

@@ -1,9 +1,8 @@
 // RSS 2.0, with the atom, content, dc and media namespaces. Pure string building.
 
 import type { Article, FeedDocument } from "../model.ts";
-import { itemId } from "../ids.ts";
 import { escapeXml } from "../text.ts";
-import { FH_NS, GENERATOR, assemble, historyLinks, itemTerms, plainExcerpt, rfc822, sameLanguage, type FeedFrame, type ItemSite } from "./common.ts";
+import { FH_NS, GENERATOR, assemble, historyLinks, itemTagId, itemTerms, plainExcerpt, rfc822, sameLanguage, type FeedFrame, type ItemSite } from "./common.ts";
 import { escapedDirectedHtml } from "./direction.ts";
 
 const NAMESPACES =
@@ -71,7 +70,7 @@ function renderItem(site: ItemSite, a: Article): string {
     "<item>",
     el("title", a.title),
     el("link", a.url),
-    `<guid isPermaLink="false">${escapeXml(itemId(site, a.id))}</guid>`,
+    `<guid isPermaLink="false">${escapeXml(itemTagId(site, a.id))}</guid>`,
     el("pubDate", rfc822(a.published_at)),
   ];
   // Escaped once, used for content:encoded and, without a summary or text, for description.
