@@ -67,6 +67,68 @@ function escapeOne(c: string, offset: number, whole: string): string {
   return "";
 }
 
+/** Most UTF-8 bytes escapeXmlInto writes per UTF-16 code unit (`"` becomes `&quot;`). */
+export const XML_ESCAPED_BYTES_PER_UNIT = 6;
+
+/** What escapeXmlInto does with each ASCII code: 0 copies it, 1 drops it, 2 + n writes ENTITY_BYTES[n]. */
+const ASCII_ACTION = new Uint8Array(128);
+const ENTITY_BYTES: Uint8Array[] = [];
+for (let code = 0; code < 0x20; code++) ASCII_ACTION[code] = code === 0x09 || code === 0x0a || code === 0x0d ? 0 : 1;
+for (const [c, entity] of Object.entries(XML_ESCAPES)) {
+  ASCII_ACTION[c.charCodeAt(0)] = 2 + ENTITY_BYTES.length;
+  ENTITY_BYTES.push(Uint8Array.from(entity, (ch) => ch.charCodeAt(0)));
+}
+
+/**
+ * The UTF-8 bytes of escapeXml(s), written into `bytes` at `offset` in one pass over `s` (no escaped
+ * string, no separate encoding); returns the offset after them. `bytes` must have room for
+ * s.length × XML_ESCAPED_BYTES_PER_UNIT bytes. Drops what escapeXml drops: C0 controls but tab, LF
+ * and CR, C1, U+FFFD–U+FFFF and lone surrogates (a pair is kept).
+ */
+export function escapeXmlInto(s: string, bytes: Uint8Array, offset: number): number {
+  let at = offset;
+  const length = s.length;
+  for (let index = 0; index < length; index++) {
+    const code = s.charCodeAt(index);
+    // Two-byte UTF-8 first: Arabic, Hebrew, Latin letters with marks.
+    if (code >= 0xa0 && code < 0x800) {
+      bytes[at] = 0xc0 | (code >> 6);
+      bytes[at + 1] = 0x80 | (code & 0x3f);
+      at += 2;
+    } else if (code < 0x80) {
+      const action = ASCII_ACTION[code] as number;
+      if (action === 0) {
+        bytes[at++] = code;
+      } else if (action > 1) {
+        const entity = ENTITY_BYTES[action - 2] as Uint8Array;
+        for (let k = 0; k < entity.length; k++) bytes[at + k] = entity[k] as number;
+        at += entity.length;
+      }
+    } else if (code < 0xa0) {
+      // C1 control: dropped.
+    } else if (code < 0xd800 || (code > 0xdfff && code < 0xfffd)) {
+      bytes[at] = 0xe0 | (code >> 12);
+      bytes[at + 1] = 0x80 | ((code >> 6) & 0x3f);
+      bytes[at + 2] = 0x80 | (code & 0x3f);
+      at += 3;
+    } else if (code <= 0xdbff && index + 1 < length) {
+      const low = s.charCodeAt(index + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        const point = ((code - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+        bytes[at] = 0xf0 | (point >> 18);
+        bytes[at + 1] = 0x80 | ((point >> 12) & 0x3f);
+        bytes[at + 2] = 0x80 | ((point >> 6) & 0x3f);
+        bytes[at + 3] = 0x80 | (point & 0x3f);
+        at += 4;
+        index++;
+      }
+      // A high surrogate without its low half is dropped.
+    }
+    // Lone low surrogates and U+FFFD–U+FFFF: dropped.
+  }
+  return at;
+}
+
 /** escapeXml as two regular expressions: the definition escapeXml is tested against. */
 export function escapeXmlSlow(s: string): string {
   return s.replace(FORBIDDEN, "").replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);

@@ -4,7 +4,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { escapeXml, escapeXmlSlow, jsonString } from "../../src/core/text.ts";
+import { XML_ESCAPED_BYTES_PER_UNIT, escapeXml, escapeXmlInto, escapeXmlSlow, jsonString } from "../../src/core/text.ts";
 import { escapedDirectedHtml, directedHtml, jsonDirectedHtml } from "../../src/core/render/direction.ts";
 
 const unit = fc.oneof(
@@ -59,5 +59,23 @@ describe("escapeXml", () => {
       }),
       { numRuns: 2_000 },
     );
+  });
+
+  it("escapeXmlInto writes the UTF-8 of escapeXml, at any offset, within its stated room", () => {
+    const encoder = new TextEncoder();
+    fc.assert(
+      fc.property(text, fc.nat({ max: 7 }), (s, offset) => {
+        const room = offset + s.length * XML_ESCAPED_BYTES_PER_UNIT;
+        const bytes = new Uint8Array(room + 4).fill(0xee);
+        const end = escapeXmlInto(s, bytes, offset);
+        expect(end).toBeLessThanOrEqual(room);
+        expect(bytes.subarray(offset, end)).toEqual(encoder.encode(escapeXml(s)));
+        expect(bytes.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
+        expect(bytes.subarray(end).every((b) => b === 0xee)).toBe(true);
+      }),
+      { numRuns: 5_000 },
+    );
+    const worst = "\"'".repeat(50);
+    expect(escapeXmlInto(worst, new Uint8Array(worst.length * XML_ESCAPED_BYTES_PER_UNIT), 0)).toBe(worst.length * XML_ESCAPED_BYTES_PER_UNIT);
   });
 });

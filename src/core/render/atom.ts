@@ -3,10 +3,24 @@
 import type { Article, FeedDocument } from "../model.ts";
 import { feedId, itemId } from "../ids.ts";
 import { escapeXml } from "../text.ts";
-import { FH_NS, GENERATOR, assemble, historyLinks, itemTagId, itemTerms, rfc3339, sameLanguage, type FeedFrame, type ItemSite } from "./common.ts";
+import {
+  FH_NS,
+  GENERATOR,
+  assemble,
+  historyLinks,
+  itemTagId,
+  itemTerms,
+  itemText,
+  rfc3339,
+  sameLanguage,
+  type FeedFrame,
+  type ItemSink,
+  type ItemSite,
+} from "./common.ts";
+
+import { writeEscapedDirectedHtml } from "./direction.ts";
 
 const TOMBSTONE_NS = "http://purl.org/atompub/tombstones/1.0";
-import { escapedDirectedHtml } from "./direction.ts";
 
 /** `<name>text</name>` with the text escaped. */
 function el(name: string, text: string): string {
@@ -59,11 +73,11 @@ export function atomFrame(doc: FeedDocument): FeedFrame {
 
 /** One `<entry>` and its line break: the fragment an Atom document is assembled from. */
 export function atomEntry(site: ItemSite, a: Article): string {
-  return renderEntry(site, a);
+  return itemText((sink) => writeAtomEntry(site, a, sink));
 }
 
-/** The element and its line break. */
-function renderEntry(site: ItemSite, a: Article): string {
+/** atomEntry written to `sink`. */
+export function writeAtomEntry(site: ItemSite, a: Article, sink: ItemSink): void {
   const lang = sameLanguage(a.language, site.language) ? "" : ` xml:lang="${escapeXml(a.language)}"`;
   const out: string[] = [
     `<entry${lang}>`,
@@ -82,7 +96,12 @@ function renderEntry(site: ItemSite, a: Article): string {
   for (const term of itemTerms(a)) out.push(`<category term="${escapeXml(term)}"/>`);
   if (a.summary !== undefined) out.push(`<summary type="text">${escapeXml(a.summary)}</summary>`);
   if (a.content_html !== undefined) {
-    out.push(`<content type="html">${escapedDirectedHtml(a.content_html, a.language)}</content>`);
+    // The lines so far and the opening tag, the content escaped on the way, then the rest.
+    out.push('<content type="html">');
+    sink.text(out.join("\n"));
+    writeEscapedDirectedHtml(sink, a.content_html, a.language);
+    out.length = 0;
+    out.push("</content>");
   } else if (a.content_text !== undefined) {
     out.push(`<content type="text">${escapeXml(a.content_text)}</content>`);
   }
@@ -102,8 +121,7 @@ function renderEntry(site: ItemSite, a: Article): string {
   if (image?.mime_type !== undefined && !a.attachments.some((att) => att.url === image.url)) {
     out.push(link([["rel", "enclosure"], ["type", image.mime_type], ["href", image.url], ["title", image.alt]]));
   }
-  // The trailing "" ends the fragment with its line break inside one flat join (no concatenation
-  // left for the UTF-8 encoder to flatten).
+  // The trailing "" ends the fragment with its line break inside one flat join.
   out.push("</entry>", "");
-  return out.join("\n");
+  sink.text(out.join("\n"));
 }

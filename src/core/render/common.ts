@@ -3,7 +3,7 @@
 import type { Article, FeedDocument, Site } from "../model.ts";
 import { formatRfc3339, formatRfc822, toMs } from "../dates.ts";
 import { itemId } from "../ids.ts";
-import { collapseWhitespace } from "../text.ts";
+import { collapseWhitespace, escapeXml } from "../text.ts";
 
 export const GENERATOR = "Nashir";
 
@@ -24,6 +24,32 @@ export interface FeedFrame {
   head: string;
   separator: string;
   tail: string;
+}
+
+/**
+ * Where an item's text goes, in order: a render's UTF-8 output (fragments.ts), or a string
+ * (itemText). The long item content goes through `escapedXml`, so a byte writer can escape and
+ * encode it in one pass, without an escaped copy of it as a string.
+ */
+export interface ItemSink {
+  /** Text written as it is (already escaped where it goes). */
+  text(text: string): void;
+  /** Text written as escapeXml(text). */
+  escapedXml(text: string): void;
+}
+
+/** An item written through `write`, as one string. */
+export function itemText(write: (sink: ItemSink) => void): string {
+  const parts: string[] = [];
+  write({
+    text: (text) => {
+      parts.push(text);
+    },
+    escapedXml: (text) => {
+      parts.push(escapeXml(text));
+    },
+  });
+  return parts.join("");
 }
 
 /** The document as one string: the frame around the rendered items. */

@@ -2,6 +2,7 @@
 // readers that ignore xml:lang / language still lay the text out correctly.
 
 import { escapeXml, jsonString } from "../text.ts";
+import type { ItemSink } from "./common.ts";
 
 /** Primary language subtags written right to left. */
 const RTL_LANGUAGES: ReadonlySet<string> = new Set(["ar", "he", "fa", "ur", "ps", "sd", "ckb", "yi", "dv"]);
@@ -40,6 +41,14 @@ export function directedHtml(html: string, language: string): string {
 export function escapedDirectedHtml(html: string, language: string): string {
   if (!isRtlLanguage(language)) return escapeXml(html);
   return `${escapeXml(`<div dir="rtl" lang="${escapeXml(language)}">`)}${escapeXml(html)}&lt;/div&gt;`;
+}
+
+/** escapedDirectedHtml(html, language) written to `sink`, the HTML through sink.escapedXml. */
+export function writeEscapedDirectedHtml(sink: ItemSink, html: string, language: string): void {
+  const rtl = isRtlLanguage(language);
+  if (rtl) sink.text(escapeXml(`<div dir="rtl" lang="${escapeXml(language)}">`));
+  sink.escapedXml(html);
+  if (rtl) sink.text("&lt;/div&gt;");
 }
 
 /**

@@ -4,10 +4,11 @@
 // item's bytes, with no escaping, no date formatting and no UTF-8 encoding of the items.
 
 import type { Article, FeedDocument, FeedFormat } from "../model.ts";
-import { atomEntry, atomFrame } from "./atom.ts";
-import type { FeedFrame, ItemSite } from "./common.ts";
-import { jsonFrame, jsonItem } from "./json.ts";
-import { rssFrame, rssItem } from "./rss.ts";
+import { XML_ESCAPED_BYTES_PER_UNIT, escapeXmlInto } from "../text.ts";
+import { atomEntry, atomFrame, writeAtomEntry } from "./atom.ts";
+import type { FeedFrame, ItemSink, ItemSite } from "./common.ts";
+import { jsonFrame, jsonItem, writeJsonItem } from "./json.ts";
+import { rssFrame, rssItem, writeRssItem } from "./rss.ts";
 
 export type { FeedFrame, ItemSite } from "./common.ts";
 
@@ -21,6 +22,13 @@ const ITEMS: Readonly<Record<FeedFormat, (site: ItemSite, article: Article) => s
   rss: rssItem,
   atom: atomEntry,
   json: jsonItem,
+};
+
+/** The same items written to an ItemSink (a render's UTF-8 output). */
+const ITEM_WRITERS: Readonly<Record<FeedFormat, (site: ItemSite, article: Article, sink: ItemSink) => void>> = {
+  rss: writeRssItem,
+  atom: writeAtomEntry,
+  json: writeJsonItem,
 };
 
 /** The document around the items in one format. */
@@ -72,7 +80,7 @@ export function renderedFragments(format: FeedFormat, site: ItemSite): ItemFragm
 }
 
 /** UTF-8 written at the end of one growing buffer. */
-class ByteWriter {
+class ByteWriter implements ItemSink {
   bytes: Uint8Array;
   length = 0;
 
@@ -92,6 +100,11 @@ class ByteWriter {
     // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair is 4 for 2 units).
     this.reserve(text.length * 3);
     this.length += encoder.encodeInto(text, this.bytes.subarray(this.length)).written;
+  }
+
+  escapedXml(text: string): void {
+    this.reserve(text.length * XML_ESCAPED_BYTES_PER_UNIT);
+    this.length = escapeXmlInto(text, this.bytes, this.length);
   }
 
   copy(part: Uint8Array): void {
@@ -138,7 +151,7 @@ export function renderFeedFromFragments(
   scratch = undefined;
   writer.length = 0;
   try {
-    const render = ITEMS[format];
+    const write = ITEM_WRITERS[format];
     writer.text(frame.head);
     for (let index = 0; index < items.length; index++) {
       if (index > 0 && frame.separator !== "") writer.text(frame.separator);
@@ -149,7 +162,7 @@ export function renderFeedFromFragments(
       }
       const article = items[index] as Article;
       const start = writer.length;
-      writer.text(render(fragments.site, article));
+      write(fragments.site, article, writer);
       fragments.rendered(article, writer.bytes.subarray(start, writer.length));
     }
     writer.text(frame.tail);

@@ -2,7 +2,7 @@
 
 import type { Article, Attachment, FeedDocument, Person } from "../model.ts";
 import { jsonString, jsonText } from "../text.ts";
-import { assemble, historyLinks, itemTagId, itemTerms, rfc3339, type FeedFrame, type ItemSite } from "./common.ts";
+import { assemble, historyLinks, itemTagId, itemTerms, rfc3339, type FeedFrame, type ItemSink, type ItemSite } from "./common.ts";
 import { jsonDirectedHtml } from "./direction.ts";
 
 export const JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1";
@@ -106,4 +106,9 @@ export function jsonFrame(doc: FeedDocument): FeedFrame {
   const close = "]}";
   if (!empty.endsWith(`"items":[${close}`)) throw new Error("JSON Feed frame: items must be the last key");
   return { head: empty.slice(0, -close.length), separator: ",", tail: close };
+}
+
+/** jsonItem written to `sink` (JSON escaping is done on the strings: nothing goes through escapedXml). */
+export function writeJsonItem(site: ItemSite, a: Article, sink: ItemSink): void {
+  sink.text(jsonItem(site, a));
 }

@@ -2,8 +2,22 @@
 
 import type { Article, FeedDocument } from "../model.ts";
 import { escapeXml } from "../text.ts";
-import { FH_NS, GENERATOR, assemble, historyLinks, itemTagId, itemTerms, plainExcerpt, rfc822, sameLanguage, type FeedFrame, type ItemSite } from "./common.ts";
-import { escapedDirectedHtml } from "./direction.ts";
+import {
+  FH_NS,
+  GENERATOR,
+  assemble,
+  historyLinks,
+  itemTagId,
+  itemTerms,
+  itemText,
+  plainExcerpt,
+  rfc822,
+  sameLanguage,
+  type FeedFrame,
+  type ItemSink,
+  type ItemSite,
+} from "./common.ts";
+import { escapedDirectedHtml, writeEscapedDirectedHtml } from "./direction.ts";
 
 const NAMESPACES =
   'xmlns:atom="http://www.w3.org/2005/Atom" ' +
@@ -61,11 +75,11 @@ export function rssFrame(doc: FeedDocument): FeedFrame {
 
 /** One `<item>` and its line break: the fragment an RSS document is assembled from. */
 export function rssItem(site: ItemSite, a: Article): string {
-  return renderItem(site, a);
+  return itemText((sink) => writeRssItem(site, a, sink));
 }
 
-/** The element and its line break. */
-function renderItem(site: ItemSite, a: Article): string {
+/** rssItem written to `sink`. */
+export function writeRssItem(site: ItemSite, a: Article, sink: ItemSink): void {
   const out: string[] = [
     "<item>",
     el("title", a.title),
@@ -73,12 +87,22 @@ function renderItem(site: ItemSite, a: Article): string {
     `<guid isPermaLink="false">${escapeXml(itemTagId(site, a.id))}</guid>`,
     el("pubDate", rfc822(a.published_at)),
   ];
-  // Escaped once, used for content:encoded and, without a summary or text, for description.
-  const html = a.content_html !== undefined ? escapedDirectedHtml(a.content_html, a.language) : undefined;
   if (a.summary !== undefined) out.push(plainAsHtml("description", a.summary));
   else if (a.content_text !== undefined) out.push(plainAsHtml("description", plainExcerpt(a.content_text)));
-  else if (html !== undefined) out.push(`<description>${html}</description>`);
-  if (html !== undefined) out.push(`<content:encoded>${html}</content:encoded>`);
+  if (a.content_html !== undefined) {
+    if (a.summary === undefined && a.content_text === undefined) {
+      // The escaped HTML twice (description and content:encoded): escaped once, as a string.
+      const html = escapedDirectedHtml(a.content_html, a.language);
+      out.push(`<description>${html}</description>`, `<content:encoded>${html}</content:encoded>`);
+    } else {
+      // The lines so far and the opening tag, the content escaped on the way, then the rest.
+      out.push("<content:encoded>");
+      sink.text(out.join("\n"));
+      writeEscapedDirectedHtml(sink, a.content_html, a.language);
+      out.length = 0;
+      out.push("</content:encoded>");
+    }
+  }
   for (const author of a.authors) out.push(el("dc:creator", author.name));
   for (const term of itemTerms(a)) out.push(el("category", term));
   if (!sameLanguage(a.language, site.language)) out.push(el("dc:language", a.language));
@@ -92,8 +116,7 @@ function renderItem(site: ItemSite, a: Article): string {
     const url = escapeXml(a.image.url);
     out.push(`<media:content url="${url}" medium="image"${type}/>`, `<media:thumbnail url="${url}"/>`);
   }
-  // The trailing "" ends the fragment with its line break inside one flat join (no concatenation
-  // left for the UTF-8 encoder to flatten).
+  // The trailing "" ends the fragment with its line break inside one flat join.
   out.push("</item>", "");
-  return out.join("\n");
+  sink.text(out.join("\n"));
 }
