@@ -118,6 +118,8 @@ class ByteWriter implements ItemSink {
 const KEPT_SCRATCH_BYTES = 2 * 1024 * 1024;
 /** Reused by renders that write items (rendering is synchronous, so one at a time). */
 let scratch: ByteWriter | undefined;
+/** Size of the last body written: a scratch buffer made for a larger render starts there, not doubling up to it. */
+let lastBodyBytes = 0;
 
 /**
  * The UTF-8 bytes of `doc` in `format`, byte for byte `renderFeed(format, doc)` encoded, in a new
@@ -147,7 +149,7 @@ export function renderFeedFromFragments(
   if (missing === 0) return assembleHeld(frame, held as Uint8Array[], heldBytes, allocate);
 
   // Taken for this render (a nested render, from a callback, gets its own).
-  const writer = scratch ?? new ByteWriter(64 * 1024);
+  const writer = scratch ?? new ByteWriter(Math.max(64 * 1024, lastBodyBytes));
   scratch = undefined;
   writer.length = 0;
   try {
@@ -166,6 +168,7 @@ export function renderFeedFromFragments(
       fragments.rendered(article, writer.bytes.subarray(start, writer.length));
     }
     writer.text(frame.tail);
+    lastBodyBytes = writer.length;
     const body = allocated(allocate, writer.length);
     body.set(writer.bytes.subarray(0, writer.length));
     return body;
