@@ -3,7 +3,7 @@
 // string, or an object for feedsmith's JSON Feed, so their encoding is part of their time, as ours is).
 //
 // Two of ours, never mixed up, both the server's own call (src/http/feeds.ts: renderFeedFromFragments
-// with cachedFragments and the Node server's body allocator):
+// with cachedFragments), with bodyAllocate below as the body allocator:
 // - full render: no fragment cache; every item rendered, escaped and encoded (into one scratch
 //   buffer), then copied into the body (a cold rebuild; with a cache, a rebuild also copies each
 //   rendered fragment into the cache);
@@ -23,8 +23,9 @@ import { benchArticles, benchDocument } from "./fixtures.ts";
 const encoder = new TextEncoder();
 
 /**
- * The Node server's body allocator: a buffer of its own (never a slice of Node's shared pool),
- * without the zero fill that every written byte makes useless.
+ * The body allocator on Node: a buffer of its own (never a slice of Node's shared pool), without
+ * the zero fill that every written byte makes useless. The figures are the Node server's only when
+ * it passes this same allocator to renderFeedFromFragments (src/http/feeds.ts, from its deps).
  */
 export const bodyAllocate: Allocate = (byteLength) => new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
 
