@@ -148,12 +148,8 @@ export function renderFeedFromFragments(
   }
   if (missing === 0) return assembleHeld(frame, held as Uint8Array[], heldBytes, allocate);
 
-  // Taken for this render (a nested render, from a callback, gets its own).
-  const writer = scratch ?? new ByteWriter(Math.max(64 * 1024, lastBodyBytes));
-  scratch = undefined;
-  writer.length = 0;
-  try {
-    const write = ITEM_WRITERS[format];
+  const write = ITEM_WRITERS[format];
+  return withScratch(lastBodyBytes, (writer) => {
     writer.text(frame.head);
     for (let index = 0; index < items.length; index++) {
       if (index > 0 && frame.separator !== "") writer.text(frame.separator);
@@ -172,6 +168,19 @@ export function renderFeedFromFragments(
     const body = allocated(allocate, writer.length);
     body.set(writer.bytes.subarray(0, writer.length));
     return body;
+  });
+}
+
+/**
+ * `use` with the scratch writer, emptied; a nested call (from a callback) gets a writer of its own.
+ * A writer made here starts with `expectedBytes` (at least 64 KB) rather than doubling up to them.
+ */
+function withScratch<T>(expectedBytes: number, use: (writer: ByteWriter) => T): T {
+  const writer = scratch ?? new ByteWriter(Math.max(64 * 1024, expectedBytes));
+  scratch = undefined;
+  writer.length = 0;
+  try {
+    return use(writer);
   } finally {
     if (writer.bytes.length <= KEPT_SCRATCH_BYTES) scratch = writer;
   }
@@ -186,22 +195,30 @@ function allocated(allocate: Allocate, byteLength: number): Uint8Array {
 
 /** Frame and held fragments copied into a body of exactly their size. */
 function assembleHeld(frame: FeedFrame, parts: readonly Uint8Array[], partsBytes: number, allocate: Allocate): Uint8Array {
-  const head = encoder.encode(frame.head);
-  const tail = encoder.encode(frame.tail);
-  const separator = encoder.encode(frame.separator);
-  const separators = Math.max(0, parts.length - 1) * separator.byteLength;
-  const body = allocated(allocate, head.byteLength + partsBytes + separators + tail.byteLength);
-  body.set(head, 0);
-  let offset = head.byteLength;
-  for (let index = 0; index < parts.length; index++) {
-    if (index > 0 && separator.byteLength > 0) {
-      body.set(separator, offset);
-      offset += separator.byteLength;
+  // The frame's three texts encoded into scratch memory (no new arrays), then copied with the parts.
+  return withScratch(0, (writer) => {
+    writer.text(frame.head);
+    const headEnd = writer.length;
+    writer.text(frame.separator);
+    const separatorEnd = writer.length;
+    writer.text(frame.tail);
+    const head = writer.bytes.subarray(0, headEnd);
+    const separator = writer.bytes.subarray(headEnd, separatorEnd);
+    const tail = writer.bytes.subarray(separatorEnd, writer.length);
+    const separators = Math.max(0, parts.length - 1) * separator.byteLength;
+    const body = allocated(allocate, head.byteLength + partsBytes + separators + tail.byteLength);
+    body.set(head, 0);
+    let offset = head.byteLength;
+    for (let index = 0; index < parts.length; index++) {
+      if (index > 0 && separator.byteLength > 0) {
+        body.set(separator, offset);
+        offset += separator.byteLength;
+      }
+      const part = parts[index] as Uint8Array;
+      body.set(part, offset);
+      offset += part.byteLength;
     }
-    const part = parts[index] as Uint8Array;
-    body.set(part, offset);
-    offset += part.byteLength;
-  }
-  body.set(tail, offset);
-  return body;
+    body.set(tail, offset);
+    return body;
+  });
 }
