@@ -119,6 +119,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     // FULL: an acknowledged write survives power loss, not only a crash of the process.
     db.exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON");
+    // SQLite checkpoints at the end of the COMMIT that crosses this many WAL frames, on the event
+    // loop (copy every page changed since the last one, then fsync the database file). The default,
+    // 1,000, meant a stall of several milliseconds every ~100 publishes; at 8,000 (a WAL of up to
+    // ~32 MiB) the stalls come 8 times less often and copy far fewer pages in all, since the pages
+    // every write changes (the site row, index nodes) are copied once per checkpoint.
+    if (!inMemory) db.exec(`PRAGMA wal_autocheckpoint=${CHECKPOINT_FRAMES}`);
     migrate(db, options.migrations);
   } catch (err) {
     db.close();
@@ -127,6 +133,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   return createSqlStore(nodeEngine(db, options.onCommit));
 }
+
+/** WAL frames (pages) after which a COMMIT checkpoints (see createSqliteStore). */
+const CHECKPOINT_FRAMES = 8_000;
 
 /** What a pending batch waits for: its results once its group has committed, or its own error. */
 interface PendingBatch {

@@ -474,6 +474,17 @@ BEGIN SELECT RAISE(ABORT, 'trap sprung'); END`);
     expect(String(err)).toMatch(/unknown site: ghost/);
   });
 
+  it("lets the WAL grow past SQLite's default 1,000 frames before a COMMIT checkpoints on the event loop", async () => {
+    const store = openStore();
+    await store.createSite(makeRecord("nisan"));
+    // One commit each, ~8 frames a commit: about 1,600 frames, past the default of 1,000.
+    for (let i = 0; i < 200; i++) await store.putArticle("nisan", makeArticle(`w${i}`, { content_text: "ن".repeat(3_000) }), "2024-06-19T12:00:00Z");
+    // Had SQLite checkpointed at 1,000 frames, the next write would have restarted the WAL.
+    const walFrames = (rawDb().prepare("PRAGMA wal_checkpoint(PASSIVE)").get() as Row).log;
+    expect(walFrames).toBeGreaterThan(1_000);
+    expect(walFrames).toBeLessThanOrEqual(8_000);
+  });
+
   describe("group commit", () => {
     function observedStore(): { store: Store; commits: GroupCommit[] } {
       const commits: GroupCommit[] = [];
