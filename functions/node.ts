@@ -3,6 +3,7 @@
 import { composeApp } from "../src/http/app.ts";
 import { nodeClientId, nodeCompress, nodeLog, nodeRandom, readNodeSettings, serveNode } from "../src/platform/node.ts";
 import { createHubQueue } from "../src/platform/hub-queue.ts";
+import { allocateBody } from "../src/platform/node-runtime.ts";
 import { createDynamoStoreFromEnv } from "../src/platform/dynamodb.ts";
 import { createMemoryFeedCache } from "../src/store/cache/memory.ts";
 import { createMemoryFragmentCache } from "../src/store/cache/fragments.ts";
@@ -27,6 +28,7 @@ const { app, hotFeeds } = composeApp({
   fragmentCache: createMemoryFragmentCache({ maxBytes: 64 * 1024 * 1024, maxEntries: 50_000 }),
   codings: ["br", "gzip"],
   compress: nodeCompress,
+  allocate: allocateBody,
   clientId: nodeClientId,
   log: nodeLog,
   hubs,

@@ -1,5 +1,6 @@
 // What createApp needs from its platform. Entry points in functions/ build this; nothing else does.
 
+import type { Allocate } from "../core/render/index.ts";
 import type { Context } from "hono";
 import type { RandomBytes } from "../core/auth.ts";
 import type { Store } from "../store/port.ts";
@@ -29,6 +30,11 @@ export interface AppDeps {
   /** Content codings this platform can produce, best first ("br" only where the runtime has brotli). */
   codings: readonly ("br" | "gzip")[];
   compress: Compressor;
+  /**
+   * Makes the buffer a rebuilt feed body is written into (every byte is then written). Default: a
+   * zeroed Uint8Array; Node passes one that skips the zeroing (node-runtime.ts: allocateBody).
+   */
+  allocate?: Allocate;
   /** Who is calling, for the authentication-failure limit (socket address, CF-Connecting-IP, …). */
   clientId: (c: Context) => string;
   /** Structured log sink; never given secrets. */

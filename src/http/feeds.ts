@@ -97,7 +97,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): HotFeeds {
   const hot = createHotFeeds(deps);
   /** The document's UTF-8 bytes, assembled from item fragments rendered once per article revision. */
   const renderBytes = (format: FeedFormat, doc: FeedDocument): Uint8Array =>
-    renderFeedFromFragments(format, doc, cachedFragments(deps.fragmentCache, fragmentScope(doc.site), doc.site, format));
+    renderFeedFromFragments(format, doc, cachedFragments(deps.fragmentCache, fragmentScope(doc.site), doc.site, format), deps.allocate);
 
   /** Stale-if-error (stale.ts): serves `fresh`, or the document's last good body when the store is down. */
   const staleRun = (c: Context, slug: string, scope: FeedScope, format: FeedFormat, fresh: () => Promise<Response>) => {

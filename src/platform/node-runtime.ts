@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { brotliCompress, constants as zlibConstants, gzip } from "node:zlib";
+import type { Allocate } from "../core/render/index.ts";
 import type { Compressor } from "../http/deps.ts";
 
 const gzipAsync = promisify(gzip);
@@ -23,6 +24,12 @@ export const zlibCompress: Compressor = async (data, coding) => {
       : await gzipAsync(data, { level: 6 });
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 };
+
+/**
+ * A feed body's buffer without zero-filling it: the renderer writes every byte (it checks the
+ * length), so the zeroing is wasted work. Its own ArrayBuffer, never a slice of Node's shared pool.
+ */
+export const allocateBody: Allocate = (byteLength) => new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
 
 export function cryptoRandom(length: number): Uint8Array {
   return new Uint8Array(randomBytes(length));
