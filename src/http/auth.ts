@@ -2,7 +2,7 @@
 // for its articles. Every failure counts toward the per-client limit.
 
 import type { Context } from "hono";
-import { apiKeySite, checkTimestamp, constantTimeEqual, createSignatureVerifier, sha256Hex } from "../core/auth.ts";
+import { apiKeySite, checkTimestamp, constantTimeEqual, createSignatureVerifier, sha256Hex, type Digests } from "../core/auth.ts";
 import type { Credential, SiteRecord, Store } from "../store/port.ts";
 import type { AppDeps } from "./deps.ts";
 import type { FailureLimiter } from "./limiter.ts";
@@ -26,8 +26,8 @@ export function liveCredentials(credentials: Credential[], now: number): Credent
   return credentials.filter((k) => k.expires_at === undefined || Date.parse(k.expires_at) > now);
 }
 
-async function apiKeyValid(key: string, credentials: Credential[], now: number): Promise<boolean> {
-  const hash = await sha256Hex(key);
+async function apiKeyValid(key: string, credentials: Credential[], now: number, digests: Digests | undefined): Promise<boolean> {
+  const hash = digests ? await digests.sha256Hex(new TextEncoder().encode(key)) : await sha256Hex(key);
   let found = false;
   for (const credential of liveCredentials(credentials, now)) {
     if (constantTimeEqual(credential.api_key_hash, hash)) found = true;
@@ -35,13 +35,14 @@ async function apiKeyValid(key: string, credentials: Credential[], now: number):
   return found;
 }
 
-export function createGuard(deps: Pick<AppDeps, "config" | "clock" | "clientId">, store: Store, limiter: FailureLimiter): Guard {
+/** `digests`: the platform's faster SHA-256 and HMAC, when it has them (Web Crypto otherwise). */
+export function createGuard(deps: Pick<AppDeps, "config" | "clock" | "clientId">, store: Store, limiter: FailureLimiter, digests?: Digests): Guard {
   const fail = (c: Context, detail: string): never => {
     limiter.recordFailure(deps.clientId(c), deps.clock());
     throw new Problem(401, { detail, headers: { "www-authenticate": 'Bearer realm="nashir"' } });
   };
 
-  const signatureMatches = createSignatureVerifier();
+  const signatureMatches = createSignatureVerifier(digests);
 
   return {
     throttle(c) {
@@ -66,11 +67,11 @@ export function createGuard(deps: Pick<AppDeps, "config" | "clock" | "clientId">
       const now = deps.clock();
       const key = bearer(c);
       if (key !== undefined) {
-        if (await apiKeyValid(key, record.credentials, now)) return;
+        if (await apiKeyValid(key, record.credentials, now, digests)) return;
         const owner = apiKeySite(key);
         if (owner !== undefined && owner !== record.site.slug) {
           const other = await store.getSite(owner);
-          if (other && (await apiKeyValid(key, other.credentials, now))) {
+          if (other && (await apiKeyValid(key, other.credentials, now, digests))) {
             throw new Problem(403, { detail: `This API key belongs to another site, not ${record.site.slug}.` });
           }
         }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { apiKeySite, checkTimestamp, constantTimeEqual, createSignatureVerifier, fromBase64, newApiKey, newWebhookSecret, signWebhook, signatureMatches } from "../../src/core/auth.ts";
-import { randomBytes, createHmac } from "node:crypto";
+import { apiKeySite, checkTimestamp, constantTimeEqual, createSignatureVerifier, fromBase64, newApiKey, newWebhookSecret, sha256Hex, signWebhook, signatureMatches, type Digests } from "../../src/core/auth.ts";
+import { randomBytes, createHash, createHmac } from "node:crypto";
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 const body = new TextEncoder().encode('{"id":"a"}');
@@ -47,21 +47,42 @@ describe("signatures", () => {
     expect(await signatureMatches(secret, { id: "msg_2", timestamp: "100", signature: "v1,!!!", body })).toBe(false);
   });
 
-  it("a verifier that keeps imported keys answers as signatureMatches does, for every secret and past its bound", async () => {
-    const verify = createSignatureVerifier(2);
-    const secrets = [newWebhookSecret(random), newWebhookSecret(random), newWebhookSecret(random)];
-    const signatures = await Promise.all(secrets.map((s) => signWebhook(s, "msg_4", "100", body)));
-    for (let round = 0; round < 2; round++) {
-      for (const [i, secret] of secrets.entries()) {
-        for (const [j, signature] of signatures.entries()) {
-          const request = { id: "msg_4", timestamp: "100", signature, body };
-          expect(await verify(secret, request)).toBe(i === j);
-          expect(await verify(secret, { ...request, timestamp: "101" })).toBe(false);
+  const nodeDigests: Digests = {
+    sha256Hex: (data) => createHash("sha256").update(data).digest("hex"),
+    hmacSha256: (key, data) => createHmac("sha256", key).update(data).digest(),
+  };
+
+  it("node:crypto digests give the bytes Web Crypto gives", async () => {
+    for (const data of [new Uint8Array(0), body, new TextEncoder().encode("نيسان".repeat(1000))]) {
+      expect(nodeDigests.sha256Hex(data)).toBe(await sha256Hex(data));
+    }
+  });
+
+  for (const [name, digests] of [["Web Crypto", undefined], ["node:crypto digests", nodeDigests]] as const) {
+    it(`a verifier that keeps imported keys answers as signatureMatches does, for every secret and past its bound (${name})`, async () => {
+      const verify = createSignatureVerifier(digests, 2);
+      const secrets = [newWebhookSecret(random), newWebhookSecret(random), newWebhookSecret(random)];
+      const signatures = await Promise.all(secrets.map((s) => signWebhook(s, "msg_4", "100", body)));
+      for (let round = 0; round < 2; round++) {
+        for (const [i, secret] of secrets.entries()) {
+          for (const [j, signature] of signatures.entries()) {
+            const request = { id: "msg_4", timestamp: "100", signature, body };
+            expect(await verify(secret, request)).toBe(i === j);
+            expect(await verify(secret, { ...request, timestamp: "101" })).toBe(false);
+          }
         }
       }
-    }
-    expect(await verify("whsec_not base64!", { id: "msg_4", timestamp: "100", signature: signatures[0]!, body })).toBe(false);
-  });
+      expect(await verify("whsec_not base64!", { id: "msg_4", timestamp: "100", signature: signatures[0]!, body })).toBe(false);
+      // Several offered values, tampered ones, other versions.
+      const good = signatures[1]!;
+      const request = { id: "msg_4", timestamp: "100", body };
+      expect(await verify(secrets[1]!, { ...request, signature: `${signatures[0]!} ${good}` })).toBe(true);
+      expect(await verify(secrets[1]!, { ...request, signature: good.replace("v1,", "v2,") })).toBe(false);
+      expect(await verify(secrets[1]!, { ...request, signature: "v1,!!!" })).toBe(false);
+      expect(await verify(secrets[1]!, { ...request, signature: "" })).toBe(false);
+      expect(await verify(secrets[1]!, { ...request, body: new TextEncoder().encode('{"id":"b"}'), signature: good })).toBe(false);
+    });
+  }
 
   it("allows five minutes of clock skew either way", () => {
     const now = 1_718_797_740_000;
