@@ -3,7 +3,7 @@
 // string, or an object for feedsmith's JSON Feed, so their encoding is part of their time, as ours is).
 //
 // Two of ours, never mixed up, both the server's own call (src/http/feeds.ts: renderFeedFromFragments
-// with cachedFragments), with bodyAllocate below as the body allocator:
+// with cachedFragments and the Node server's body allocator, allocateBody):
 // - full render: no fragment cache; every item rendered, escaped and encoded (into one scratch
 //   buffer), then copied into the body (a cold rebuild; with a cache, a rebuild also copies each
 //   rendered fragment into the cache);
@@ -17,17 +17,14 @@ import { generateAtomFeed, generateJsonFeed, generateRssFeed } from "feedsmith";
 import { feedId, itemId } from "../src/core/ids.ts";
 import type { Article, FeedDocument, FeedFormat } from "../src/core/model.ts";
 import { fragmentScope, renderFeedFromFragments, type Allocate } from "../src/core/render/index.ts";
+import { allocateBody } from "../src/platform/node-runtime.ts";
 import { cachedFragments, createMemoryFragmentCache } from "../src/store/cache/fragments.ts";
 import { benchArticles, benchDocument } from "./fixtures.ts";
 
 const encoder = new TextEncoder();
 
-/**
- * The body allocator on Node: a buffer of its own (never a slice of Node's shared pool), without
- * the zero fill that every written byte makes useless. The figures are the Node server's only when
- * it passes this same allocator to renderFeedFromFragments (src/http/feeds.ts, from its deps).
- */
-export const bodyAllocate: Allocate = (byteLength) => new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
+/** The Node server's body allocator (functions/node.ts passes it as AppDeps.allocate): no zero fill, own ArrayBuffer. */
+export const bodyAllocate: Allocate = allocateBody;
 
 export interface Contender {
   name: string;
