@@ -569,6 +569,23 @@ BEGIN SELECT RAISE(ABORT, 'trap sprung'); END`);
       expect(rawDb().prepare("SELECT name FROM article_terms WHERE id = 'a' AND kind = 'tag'").all()).toEqual([{ name: "t5" }]);
     });
 
+    it("a group waits while it grows, turn after turn, but not without bound", async () => {
+      const { store, commits } = observedStore();
+      await store.createSite(makeRecord("nisan"));
+      commits.length = 0;
+      // One write queued in each of 8 turns of the event loop, as requests in flight do.
+      const writes: Promise<unknown>[] = [];
+      for (let turn = 0; turn < 8; turn++) {
+        writes.push(store.createSite(makeRecord(`site-${turn}`)));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(await Promise.all(writes)).toEqual(writes.map(() => true));
+      // Writes of several turns shared a commit, and the first group did not wait for all of them.
+      expect(commits[0]!.batches).toBeGreaterThan(1);
+      expect(commits[0]!.batches).toBeLessThan(8);
+      expect(commits.reduce((n, c) => n + c.batches, 0)).toBe(8);
+    });
+
     it("commits what is queued when the store is closed", async () => {
       const store = openStore();
       const created = store.createSite(makeRecord("nisan"));
