@@ -473,9 +473,10 @@ async function publishSection(): Promise<{ lines: string[]; value: number }> {
       `seed's ${fmt(bodyBytes)}-byte Arabic HTML body. Every request is a unique webhook (random webhook-id) with a fresh timestamp, signed`,
       "at send time (HMAC-SHA256 with node:crypto, bench/publish-client.ts, so the load generator stays cheap) and verified by the server.",
       "A publish is three SQLite writes (claim the webhook id, write the article, store the answer). The store group-commits: the",
-      "writes queued in one event-loop turn, from any of the requests, are applied in one transaction (each in its own savepoint) and",
-      "committed once, `synchronous=FULL` (one fsync) when the group carries an article and `NORMAL` for replay bookkeeping alone; no",
-      "write is answered before its COMMIT has returned. node:sqlite is synchronous, so each group's fsync still blocks the event loop.",
+      "writes queued by any of the requests while the group grows (a few event-loop turns, at most 4) are applied in one transaction,",
+      "each in its own savepoint, and committed once: `synchronous=FULL` (one fsync) when the group carries an article, `NORMAL` for",
+      "replay bookkeeping alone. No write is answered before its COMMIT has returned. node:sqlite is synchronous, so each group's",
+      "fsync still blocks the event loop.",
       "",
       "| database on | articles published | failures | articles/s | p50 ms | p99 ms | server CPU ms/article | load generator CPU ms/article |",
       "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -710,7 +711,7 @@ async function main(): Promise<void> {
     summary.push(`| publish, signed webhooks into SQLite on disk | ≥ 1,000/s | ${fmt(publish.value)}/s | ${verdict(publish.value >= 1000)} |`);
     if (publish.value < 1000) {
       misses.push(
-        "- **Publish**: the writes are group-committed (one transaction and one fsync per event-loop turn's worth of writes), so " +
+        "- **Publish**: the writes are group-committed (one transaction and one fsync for the writes of a few event-loop turns), so " +
           "what bounds it is the server's one event loop: CPU per publish (Hono and node:http, signature and replay digests, " +
           "validating and sanitising 4 KB of HTML, the SQLite statements) plus each group's fsync, which node:sqlite makes on the " +
           "loop; the load generator shares the machine's two cores (section 5).",
