@@ -403,5 +403,11 @@ export function sanitizeHtml(html: string, baseUrl: string): string {
  * white space collapsed, then cleaned.
  */
 export function htmlToPlainText(html: string): string {
+  // Without a tag or a character reference the tokenizer only passes the text through: most
+  // titles, summaries and names, each of which a publish would otherwise parse.
+  if (!MARKUP.test(html)) return collapseWhitespace(cleanText(html));
   return new Builder(html, "", true).run();
 }
+
+/** What can start a tag, a comment or a character reference. */
+const MARKUP = /[<&]/;

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { XMLValidator } from "fast-xml-parser";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { htmlToPlainText, sanitizeHtml } from "../../src/core/html.ts";
 
@@ -491,6 +492,13 @@ describe("htmlToPlainText", () => {
     expect(htmlToPlainText("a<script>var x = '<p>';</script>b<style>p{}</style>c")).toBe("abc");
     expect(htmlToPlainText("a<noscript>n</noscript><template>t</template><title>T</title><svg><text>s</text></svg>b")).toBe("ab");
     expect(htmlToPlainText("a<!-- c -->b<![CDATA[x]]>")).toBe("ab");
+  });
+
+  it("text without a tag or a character reference takes the fast path, with the tokenizer's answer", () => {
+    // "<b></b>" in front sends the same text through the tokenizer and adds nothing to it.
+    const text = fc.string({ unit: fc.oneof(fc.constantFrom(" ", "\t", "\n", "\r", "\f", "\u000b", "\u0000", "\u0085", ">", "\"", "'", "e\u0301", "ع", "\ud83d", "\ude00", "😀", "\ufffe"), fc.string({ unit: "binary", minLength: 1, maxLength: 1 }).filter((c) => c !== "<" && c !== "&")) });
+    fc.assert(fc.property(text, (s) => htmlToPlainText(s) === htmlToPlainText(`<b></b>${s}`)), { numRuns: 2_000 });
+    expect(htmlToPlainText("  نيسان \n\t ـ قال ")).toBe("نيسان ـ قال");
   });
 
   it("cleans the text", () => {
