@@ -287,12 +287,17 @@ function nodeEngine(db: DatabaseSync, onCommit: ((info: GroupCommit) => void) | 
       failAll(err);
       return;
     }
-    onCommit?.({ batches: group.length, failed: outcomes.filter((o) => !o.ok).length, durable: groupDurable, commitMs: performance.now() - committing });
+    const commitMs = performance.now() - committing;
     group.forEach((b, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) b.resolve(outcome.results);
       else b.reject(outcome.error);
     });
+    try {
+      onCommit?.({ batches: group.length, failed: outcomes.filter((o) => !o.ok).length, durable: groupDurable, commitMs });
+    } catch {
+      // An observer's failure is not the writes': they are committed and answered.
+    }
   }
 
   return {

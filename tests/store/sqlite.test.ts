@@ -586,6 +586,18 @@ BEGIN SELECT RAISE(ABORT, 'trap sprung'); END`);
       expect(commits.reduce((n, c) => n + c.batches, 0)).toBe(8);
     });
 
+    it("an observer that throws does not fail or hold up the writes", async () => {
+      const store = createSqliteStore({
+        path,
+        onCommit: () => {
+          throw new Error("observer broke");
+        },
+      });
+      open.push(store);
+      expect(await store.createSite(makeRecord("nisan"))).toBe(true);
+      expect((await store.putArticle("nisan", makeArticle("a"), "2024-06-19T12:00:00Z")).outcome).toBe("created");
+    });
+
     it("commits what is queued when the store is closed", async () => {
       const store = openStore();
       const created = store.createSite(makeRecord("nisan"));
