@@ -3,7 +3,7 @@
 import { composeApp } from "../src/http/app.ts";
 import { nodeClientId, nodeCompress, nodeLog, nodeRandom, readNodeSettings, serveNode } from "../src/platform/node.ts";
 import { createHubQueue } from "../src/platform/hub-queue.ts";
-import { allocateBody } from "../src/platform/node-runtime.ts";
+import { allocateBody, nodeDigests } from "../src/platform/node-runtime.ts";
 import { createDynamoStoreFromEnv } from "../src/platform/dynamodb.ts";
 import { createMemoryFeedCache } from "../src/store/cache/memory.ts";
 import { createMemoryFragmentCache } from "../src/store/cache/fragments.ts";
@@ -29,6 +29,7 @@ const { app, hotFeeds } = composeApp({
   codings: ["br", "gzip"],
   compress: nodeCompress,
   allocate: allocateBody,
+  digests: nodeDigests,
   clientId: nodeClientId,
   log: nodeLog,
   hubs,

@@ -25,8 +25,8 @@ export function createApp(deps: AppDeps): Hono {
  */
 export function composeApp(deps: AppDeps): { app: Hono; hotFeeds: HotFeeds } {
   const app = new Hono();
-  const guard = createGuard(deps, deps.store, createFailureLimiter());
-  const replayer = createReplayer(deps.store, deps.clock);
+  const guard = createGuard(deps, deps.store, createFailureLimiter(), deps.digests);
+  const replayer = createReplayer(deps.store, deps.clock, deps.digests);
 
   app.get("/healthz", async () => {
     try {

@@ -2,7 +2,7 @@
 
 import type { Allocate } from "../core/render/index.ts";
 import type { Context } from "hono";
-import type { RandomBytes } from "../core/auth.ts";
+import type { Digests, RandomBytes } from "../core/auth.ts";
 import type { Store } from "../store/port.ts";
 import type { FeedCache, FragmentCache } from "../store/cache/port.ts";
 
@@ -35,6 +35,8 @@ export interface AppDeps {
    * zeroed Uint8Array; Node passes one that skips the zeroing (node-runtime.ts: allocateBody).
    */
   allocate?: Allocate;
+  /** SHA-256 and HMAC-SHA256 for signatures, key hashes and replay fingerprints; default Web Crypto. */
+  digests?: Digests;
   /** Who is calling, for the authentication-failure limit (socket address, CF-Connecting-IP, …). */
   clientId: (c: Context) => string;
   /** Structured log sink; never given secrets. */

@@ -10,7 +10,7 @@ import { getConnInfo, type LambdaContext, type LambdaEvent } from "hono/aws-lamb
 import type { AppConfig, AppDeps, Compressor } from "../http/deps.ts";
 import { createMemoryFeedCache } from "../store/cache/memory.ts";
 import type { Store } from "../store/port.ts";
-import { allocateBody, cryptoRandom, jsonLineLog, zlibCompress } from "./node-runtime.ts";
+import { allocateBody, cryptoRandom, nodeDigests, jsonLineLog, zlibCompress } from "./node-runtime.ts";
 import { baseUrlSetting, integerSetting, type Env } from "./settings.ts";
 import { createAttemptNotifier, type AttemptNotifier } from "./websub.ts";
 
@@ -64,6 +64,7 @@ export function lambdaDeps(env: Env, store: Store, overrides: Partial<Pick<AppDe
     codings: LAMBDA_CODINGS,
     compress: lambdaCompress,
     allocate: allocateBody,
+    digests: nodeDigests,
     clientId: lambdaClientId,
     log,
     hubs: createAttemptNotifier({ log }),

@@ -1,9 +1,10 @@
 // What the Node server and Lambda share: both run on Node, so compression, randomness and
 // logging are the same code.
 
-import { randomBytes } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { brotliCompress, constants as zlibConstants, gzip } from "node:zlib";
+import type { Digests } from "../core/auth.ts";
 import type { Allocate } from "../core/render/index.ts";
 import type { Compressor } from "../http/deps.ts";
 
@@ -30,6 +31,12 @@ export const zlibCompress: Compressor = async (data, coding) => {
  * length), so the zeroing is wasted work. Its own ArrayBuffer, never a slice of Node's shared pool.
  */
 export const allocateBody: Allocate = (byteLength) => new Uint8Array(Buffer.allocUnsafeSlow(byteLength).buffer, 0, byteLength);
+
+/** node:crypto answers synchronously: no Web Crypto promise and thread-pool round trip per publish. */
+export const nodeDigests: Digests = {
+  sha256Hex: (data) => createHash("sha256").update(data).digest("hex"),
+  hmacSha256: (key, data) => new Uint8Array(createHmac("sha256", key).update(data).digest()),
+};
 
 export function cryptoRandom(length: number): Uint8Array {
   return new Uint8Array(randomBytes(length));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { apiKeySite, checkTimestamp, constantTimeEqual, createSignatureVerifier, fromBase64, newApiKey, newWebhookSecret, sha256Hex, signWebhook, signatureMatches, type Digests } from "../../src/core/auth.ts";
-import { randomBytes, createHash, createHmac } from "node:crypto";
+import { apiKeySite, checkTimestamp, constantTimeEqual, createSignatureVerifier, fromBase64, newApiKey, newWebhookSecret, sha256Hex, signWebhook, signatureMatches } from "../../src/core/auth.ts";
+import { randomBytes, createHmac } from "node:crypto";
+import { nodeDigests } from "../../src/platform/node-runtime.ts";
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 const body = new TextEncoder().encode('{"id":"a"}');
@@ -46,11 +47,6 @@ describe("signatures", () => {
     expect(await signatureMatches(secret, { id: "msg_2", timestamp: "100", signature: good.replace("v1,", "v2,"), body })).toBe(false);
     expect(await signatureMatches(secret, { id: "msg_2", timestamp: "100", signature: "v1,!!!", body })).toBe(false);
   });
-
-  const nodeDigests: Digests = {
-    sha256Hex: (data) => createHash("sha256").update(data).digest("hex"),
-    hmacSha256: (key, data) => createHmac("sha256", key).update(data).digest(),
-  };
 
   it("node:crypto digests give the bytes Web Crypto gives", async () => {
     for (const data of [new Uint8Array(0), body, new TextEncoder().encode("نيسان".repeat(1000))]) {
