@@ -1,5 +1,22 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cleanText, escapeXml } from "../../src/core/text.ts";
+import { cleanText, escapeXml, hasForbiddenChars } from "../../src/core/text.ts";
+
+/** The definition cleanText's fast path must keep: one regex with lookarounds over every position. */
+const FORBIDDEN_DEFINITION =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u0080-\u009F\uFFFD\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Strings that often hold what is forbidden: controls, C1, specials, lone and paired surrogates, Arabic. */
+const hostileText = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom("\u0000", "\u0008", "\t", "\n", "\u000B", "\u001F", "\u0085", "\u009F", "\uFFFD", "\uFFFE", "\uFFFF", "\uD800", "\uDBFF", "\uDC00", "\uDFFF", "😀", "\u200F", "e\u0301", "ع"),
+      fc.string({ unit: "binary", maxLength: 4 }),
+      fc.string({ unit: "grapheme", maxLength: 4 }),
+    ),
+    { maxLength: 30 },
+  )
+  .map((parts) => parts.join(""));
 
 describe("cleanText", () => {
   it("removes what XML forbids, C1 controls and lone surrogates, keeps bidi marks", () => {
@@ -16,6 +33,19 @@ describe("cleanText", () => {
     const decomposed = "e\u0301";
     expect(cleanText(decomposed)).toBe("\u00E9");
     expect(cleanText("\u0627\u0653")).toBe("\u0622");
+  });
+});
+
+describe("cleanText against its definition", () => {
+  it("gives what removing FORBIDDEN_DEFINITION then NFC gives, and hasForbiddenChars says when it removes", () => {
+    fc.assert(
+      fc.property(hostileText, (text) => {
+        const removed = text.replace(FORBIDDEN_DEFINITION, "");
+        expect(cleanText(text)).toBe(removed.normalize("NFC"));
+        expect(hasForbiddenChars(text)).toBe(removed !== text);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 
