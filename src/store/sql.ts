@@ -78,6 +78,12 @@ export interface SqlEngine {
    */
   batch(statements: Statement[], options?: { relaxed?: boolean }): Promise<BatchResult[]>;
   close(): Promise<void>;
+  /**
+   * How many times a guarded write may lose to other writers of the same row before it answers
+   * 503 (default MAX_ATTEMPTS). An engine that commits concurrent writes together, where only
+   * the first of them can pass its guard, needs about one attempt per concurrent writer.
+   */
+  maxWriteAttempts?: number;
 }
 
 /**
@@ -293,7 +299,7 @@ export function createSqlStore(engine: SqlEngine): Store {
         if (revisionOf(again) === revisionOf(state)) throw err;
         state = again;
       }
-      if (attempt >= MAX_ATTEMPTS) {
+      if (attempt >= (engine.maxWriteAttempts ?? MAX_ATTEMPTS)) {
         throw new StoreUnavailableError(`write lost ${attempt} races in a row to other writers of the same article`);
       }
     }

@@ -301,6 +301,10 @@ function nodeEngine(db: DatabaseSync, onCommit: ((info: GroupCommit) => void) | 
   }
 
   return {
+    // A group holds every concurrent writer of an article and only the first passes its guard;
+    // the others decide again after the COMMIT, so each round settles at least one of them.
+    maxWriteAttempts: 64,
+
     async all(statement): Promise<Row[]> {
       try {
         return prepare(statement.sql).statement.all(...statement.args) as Row[];

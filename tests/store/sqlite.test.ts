@@ -494,6 +494,20 @@ BEGIN SELECT RAISE(ABORT, 'trap sprung'); END`);
     }
     const ids = Array.from({ length: 20 }, (_, i) => `g${i}`);
 
+    it("40 concurrent writers of one article all settle (none loses its races 503) and the newest updated_at wins", async () => {
+      const { store } = observedStore();
+      await store.createSite(makeRecord("nisan"));
+      // Each newer than the one before: in a group only the first (oldest) passes its guard, and
+      // every other one is still newer than it, so each round settles one writer.
+      const stamps = Array.from({ length: 40 }, (_, i) => new Date(Date.UTC(2024, 5, 19, 12, 0, 0) + i * 60_000).toISOString());
+      const results = await Promise.allSettled(
+        stamps.map((updated_at, i) => store.putArticle("nisan", makeArticle("a", { title: `t${i}`, updated_at }), "2024-06-19T12:00:00Z")),
+      );
+      expect(results.filter((r) => r.status === "rejected")).toEqual([]);
+      const newest = stamps.reduce((a, b) => (a > b ? a : b));
+      expect((await store.getArticle("nisan", "a"))?.updated_at).toBe(newest);
+    });
+
     it("commits the writes of one turn in one transaction; a failing write fails alone", async () => {
       const { store, commits } = observedStore();
       await store.createSite(makeRecord("nisan"));
