@@ -30,6 +30,7 @@ const { app, hotFeeds } = composeApp({
   compress: nodeCompress,
   allocate: allocateBody,
   digests: nodeDigests,
+  siteVersionNow: (slug) => store.versionNow(slug),
   clientId: nodeClientId,
   log: nodeLog,
   hubs,

@@ -3,7 +3,7 @@
 import type { Allocate } from "../core/render/index.ts";
 import type { Context } from "hono";
 import type { Digests, RandomBytes } from "../core/auth.ts";
-import type { Store } from "../store/port.ts";
+import type { SiteVersion, Store } from "../store/port.ts";
 import type { FeedCache, FragmentCache } from "../store/cache/port.ts";
 
 export type Compressor = (data: Uint8Array, coding: "gzip" | "br") => Promise<Uint8Array>;
@@ -35,6 +35,11 @@ export interface AppDeps {
    * zeroed Uint8Array; Node passes one that skips the zeroing (node-runtime.ts: allocateBody).
    */
   allocate?: Allocate;
+  /**
+   * A site version the store read a moment ago in this event-loop turn, if it has one (Node:
+   * withTurnVersionReads' versionNow): lets a hot feed be answered without waiting a promise turn.
+   */
+  siteVersionNow?: (slug: string) => SiteVersion | null | undefined;
   /** SHA-256 and HMAC-SHA256 for signatures, key hashes and replay fingerprints; default Web Crypto. */
   digests?: Digests;
   /** Who is calling, for the authentication-failure limit (socket address, CF-Connecting-IP, …). */

@@ -19,7 +19,7 @@
 import { monthOf, monthRange, type Month } from "../core/archive.ts";
 import { chooseEncoding, codedEtag, isNotModified, type ContentCoding } from "../core/caching.ts";
 import { slugProblem } from "../core/site.ts";
-import type { Background, FeedCache } from "../store/cache/port.ts";
+import type { Background, CachedBody, FeedCache } from "../store/cache/port.ts";
 import type { SiteRecord, SiteVersion, Store } from "../store/port.ts";
 
 /** A site version read a moment ago (undefined: no such site), to be used rather than read again. */
@@ -139,12 +139,21 @@ export interface HotFeeds {
    * after one version read of its site); undefined otherwise, without any read.
    */
   answer(request: HotRequest, now: number): Promise<HotAnswer | undefined>;
+  /**
+   * `answer` without waiting, when the site's version was read a moment ago in this turn
+   * (`siteVersionNow`) and the feed cache is in process (`peek`); ASK_LATER when it cannot tell
+   * now (then ask `answer`). Same answers as `answer`.
+   */
+  answerNow(request: HotRequest, now: number): HotAnswer | undefined | typeof ASK_LATER;
   remember(target: string, document: HotDocument): void;
   /** Documents held (for bounds checks). */
   size(): number;
 }
 
 export const HOT_DOCUMENTS = 1_000;
+
+/** answerNow's "cannot tell without waiting". */
+export const ASK_LATER: unique symbol = Symbol("ask later");
 
 /** The request target (path and query, as sent): the same for every Host the request may carry. */
 export function requestTarget(url: string): string {
@@ -158,52 +167,71 @@ interface Held extends HotDocument {
   ok: Map<ContentCoding, { length: number; headers: Readonly<Record<string, string>> }>;
   /** The same string each time: its hash is computed once, not per request. */
   cacheKeys: Map<ContentCoding, string>;
+  /** Served since it was last passed over for eviction (second chance, as the memory feed cache). */
+  used: boolean;
 }
 
 export function createHotFeeds(
-  deps: { store: Pick<Store, "getSiteVersion">; feedCache: FeedCache; codings: readonly ("br" | "gzip")[] },
+  deps: {
+    store: Pick<Store, "getSiteVersion">;
+    feedCache: FeedCache;
+    codings: readonly ("br" | "gzip")[];
+    siteVersionNow?: ((slug: string) => SiteVersion | null | undefined) | undefined;
+  },
   maxDocuments: number = HOT_DOCUMENTS,
 ): HotFeeds {
   const documents = new Map<string, Held>();
 
-  /** The answer of `hot` at the version just read, or undefined when the full path must answer. */
-  const answerAt = async (key: string, hot: Held, version: SiteVersion | undefined, request: HotRequest, now: number, background?: Background) => {
+  /** Whether `hot` is still the answer at `version` and `now`; forgets it when not. */
+  const current = (key: string, hot: Held, version: SiteVersion | undefined, now: number): boolean => {
     if (version === undefined || hot.version !== version.version || hot.modifiedAt !== version.modified_at || now < hot.from || now >= hot.to) {
       documents.delete(key);
-      return undefined;
+      return false;
     }
-    const coding = chooseEncoding(request.acceptEncoding, deps.codings);
-    if (isNotModified(request, hot)) {
-      let headers = hot.notModified.get(coding);
-      if (headers === undefined) {
-        headers = { ...hot.headers, etag: codedEtag(hot.etag, coding) };
-        hot.notModified.set(coding, headers);
-      }
-      return { status: 304 as const, headers };
+    return true;
+  };
+
+  const notModified = (hot: Held, coding: ContentCoding): HotAnswer => {
+    let headers = hot.notModified.get(coding);
+    if (headers === undefined) {
+      headers = { ...hot.headers, etag: codedEtag(hot.etag, coding) };
+      hot.notModified.set(coding, headers);
     }
+    return { status: 304, headers };
+  };
+
+  const cacheKeyOf = (hot: Held, coding: ContentCoding): string => {
     let cacheKey = hot.cacheKeys.get(coding);
     if (cacheKey === undefined) {
       cacheKey = `${hot.cacheKeyPrefix}${coding}`;
       hot.cacheKeys.set(coding, cacheKey);
     }
-    const cached = await deps.feedCache.get(cacheKey, background);
-    // Not cached in this coding (yet, or any more): the full path builds or compresses it.
-    if (cached === undefined) return undefined;
-    if (documents.get(key) === hot) {
-      documents.delete(key);
-      documents.set(key, hot);
-    }
+    return cacheKey;
+  };
+
+  const ok = (key: string, hot: Held, coding: ContentCoding, cached: CachedBody): HotAnswer => {
+    hot.used = true;
     const length = cached.body.byteLength;
-    let ok = hot.ok.get(coding);
-    if (ok === undefined || ok.length !== length) {
+    let held = hot.ok.get(coding);
+    if (held === undefined || held.length !== length) {
       const headers: Record<string, string> = { ...hot.headers, etag: codedEtag(hot.etag, coding) };
       if (coding !== "identity") headers["content-encoding"] = coding;
       headers["content-type"] = hot.contentType;
       headers["content-length"] = String(length);
-      ok = { length, headers };
-      hot.ok.set(coding, ok);
+      held = { length, headers };
+      hot.ok.set(coding, held);
     }
-    return { status: 200 as const, headers: ok.headers, body: cached.body };
+    return { status: 200, headers: held.headers, body: cached.body };
+  };
+
+  /** The answer of `hot` at the version just read, or undefined when the full path must answer. */
+  const answerAt = async (key: string, hot: Held, version: SiteVersion | undefined, request: HotRequest, now: number, background?: Background) => {
+    if (!current(key, hot, version, now)) return undefined;
+    const coding = chooseEncoding(request.acceptEncoding, deps.codings);
+    if (isNotModified(request, hot)) return notModified(hot, coding);
+    const cached = await deps.feedCache.get(cacheKeyOf(hot, coding), background);
+    // Not cached in this coding (yet, or any more): the full path builds or compresses it.
+    return cached === undefined ? undefined : ok(key, hot, coding, cached);
   };
 
   return {
@@ -227,16 +255,34 @@ export function createHotFeeds(
       return answerAt(request.target, hot, version, request, now);
     },
 
+    answerNow(request, now) {
+      const key = request.target;
+      const hot = documents.get(key);
+      if (hot === undefined) return undefined;
+      const known = deps.siteVersionNow?.(hot.slug);
+      if (known === undefined) return ASK_LATER;
+      if (!current(key, hot, known ?? undefined, now)) return undefined;
+      const coding = chooseEncoding(request.acceptEncoding, deps.codings);
+      if (isNotModified(request, hot)) return notModified(hot, coding);
+      if (deps.feedCache.peek === undefined) return ASK_LATER;
+      const cached = deps.feedCache.peek(cacheKeyOf(hot, coding));
+      return cached === undefined ? undefined : ok(key, hot, coding, cached);
+    },
+
     remember(target, document) {
       const headers = { ...document.headers };
       delete headers["content-type"];
       delete headers["content-length"];
       delete headers["content-encoding"];
       documents.delete(target);
-      documents.set(target, { ...document, headers, notModified: new Map(), ok: new Map(), cacheKeys: new Map() });
-      for (const oldest of documents.keys()) {
+      documents.set(target, { ...document, headers, notModified: new Map(), ok: new Map(), cacheKeys: new Map(), used: false });
+      for (const [oldest, held] of documents) {
         if (documents.size <= maxDocuments) break;
         documents.delete(oldest);
+        if (held.used && oldest !== target) {
+          held.used = false;
+          documents.set(oldest, held);
+        }
       }
     },
 

@@ -10,29 +10,42 @@
 //
 // `endOfTurn` schedules a callback after the requests of the current turn (Node: setImmediate,
 // which runs after the poll phase that delivered them). Cost: one entry per site read this turn.
+//
+// `versionNow` gives a shared read that has already settled, synchronously, so a server can
+// answer the later requests of the turn without waiting a promise turn of its own.
 
 import type { SiteVersion, Store } from "./port.ts";
 
-export function withTurnVersionReads(store: Store, endOfTurn: (forget: () => void) => void): Store {
+export interface TurnReadStore extends Store {
+  /** The version read this turn and settled: null when there is no such site, undefined when not known now. */
+  versionNow(slug: string): SiteVersion | null | undefined;
+}
+
+export function withTurnVersionReads(store: Store, endOfTurn: (forget: () => void) => void): TurnReadStore {
   const reads = new Map<string, Promise<SiteVersion | undefined>>();
+  const settled = new Map<string, SiteVersion | null>();
   let scheduled = false;
+  const clear = () => {
+    reads.clear();
+    settled.clear();
+  };
   const forget = () => {
     scheduled = false;
-    reads.clear();
+    clear();
   };
 
   /** A call that may change a version: the shared reads are forgotten before and after it. */
   const write =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
     (...args: A): Promise<R> => {
-      reads.clear();
+      clear();
       let pending: Promise<R>;
       try {
         pending = fn.apply(store, args);
       } catch (error) {
         return Promise.reject(error);
       }
-      const settle = () => reads.clear();
+      const settle = () => clear();
       pending.then(settle, settle);
       return pending;
     };
@@ -47,16 +60,23 @@ export function withTurnVersionReads(store: Store, endOfTurn: (forget: () => voi
       if (shared !== undefined) return shared;
       const fresh = store.getSiteVersion(slug);
       reads.set(slug, fresh);
-      // A failed read is not shared beyond the requests that already hold it.
-      fresh.catch(() => {
-        if (reads.get(slug) === fresh) reads.delete(slug);
-      });
+      fresh.then(
+        (version) => {
+          // Only while this read is still the shared one (a write since then forgot it).
+          if (reads.get(slug) === fresh) settled.set(slug, version ?? null);
+        },
+        () => {
+          // A failed read is not shared beyond the requests that already hold it.
+          if (reads.get(slug) === fresh) reads.delete(slug);
+        },
+      );
       if (!scheduled) {
         scheduled = true;
         endOfTurn(forget);
       }
       return fresh;
     },
+    versionNow: (slug) => settled.get(slug),
     getSite: read(store.getSite),
     getArticle: read(store.getArticle),
     listArticles: read(store.listArticles),

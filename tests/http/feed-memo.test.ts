@@ -3,8 +3,9 @@
 // or a settings change; fragments never cross sites; every memo stays bounded.
 
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/http/app.ts";
-import { createHotFeeds, createMonthClock, createSiteReader, HOT_DOCUMENTS } from "../../src/http/feed-memo.ts";
+import { composeApp, createApp } from "../../src/http/app.ts";
+import { ASK_LATER, createHotFeeds, createMonthClock, createSiteReader, HOT_DOCUMENTS, type HotRequest } from "../../src/http/feed-memo.ts";
+import { withTurnVersionReads } from "../../src/store/turn-reads.ts";
 import { createMemoryFeedCache } from "../../src/store/cache/memory.ts";
 import { createMemoryFragmentCache } from "../../src/store/cache/fragments.ts";
 import { StoreUnavailableError, type Store } from "../../src/store/port.ts";
@@ -224,5 +225,47 @@ describe("memo bounds", () => {
     expect(months.current(june, "Asia/Amman").month).toEqual({ year: 2024, month: 7 });
     expect(months.current(june + 86_400_000, "UTC").month).toEqual({ year: 2024, month: 7 });
     expect(months.current(june - 31 * 86_400_000, "UTC").month).toEqual({ year: 2024, month: 5 });
+  });
+});
+
+describe("answers without waiting (answerNow)", () => {
+  it("after a version read in this turn: the same answers as answer(); unknown turns and writes ask later", async () => {
+    const h = await createHarness();
+    try {
+      const creds = await h.createSite();
+      expect((await h.publish("nisan", creds.api_key, seedArticle())).status).toBe(201);
+      const store = withTurnVersionReads(h.store, setImmediate);
+      const { app, hotFeeds } = composeApp({ ...h.deps, store, siteVersionNow: (slug) => store.versionNow(slug) });
+      const target = "/nisan/atom.xml?limit=3";
+      const first = await app.request(target);
+      await first.arrayBuffer();
+      const etag = first.headers.get("etag") ?? "";
+      await app.request(target, { headers: { "accept-encoding": "gzip" } });
+      const variants: HotRequest[] = [
+        { target, acceptEncoding: undefined, ifNoneMatch: undefined, ifModifiedSince: undefined },
+        { target, acceptEncoding: "gzip", ifNoneMatch: undefined, ifModifiedSince: undefined },
+        { target, acceptEncoding: undefined, ifNoneMatch: etag, ifModifiedSince: undefined },
+        { target, acceptEncoding: "br", ifNoneMatch: undefined, ifModifiedSince: undefined }, // br not cached yet: the routes
+        { target: "/nisan/rss.xml", acceptEncoding: undefined, ifNoneMatch: undefined, ifModifiedSince: undefined }, // not hot
+      ];
+      for (const request of variants) {
+        await new Promise((resolve) => setImmediate(resolve)); // a new turn: nothing read yet
+        const now = h.now();
+        if (request.target === target) expect(hotFeeds.answerNow(request, now)).toBe(ASK_LATER);
+        const waited = await hotFeeds.answer(request, now); // reads the version (this turn)
+        const ready = hotFeeds.answerNow(request, now);
+        expect(ready).not.toBe(ASK_LATER);
+        expect(ready).toEqual(waited);
+      }
+      // A write through the store forgets the read: ask later, and then the answer is the new one.
+      await new Promise((resolve) => setImmediate(resolve));
+      const request = variants[2]!;
+      expect((await hotFeeds.answer(request, h.now()))?.status).toBe(304);
+      await store.putArticle("nisan", { ...(await store.getArticle("nisan", String(seedArticle().id)))!, title: "بعد الكتابة" }, new Date(h.now()).toISOString());
+      expect(hotFeeds.answerNow(request, h.now())).toBe(ASK_LATER);
+      expect(await hotFeeds.answer(request, h.now())).toBeUndefined(); // the version moved: the routes answer
+    } finally {
+      await h.close();
+    }
   });
 });

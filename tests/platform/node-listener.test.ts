@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { composeApp, createApp } from "../../src/http/app.ts";
 import { createMemoryFeedCache } from "../../src/store/cache/memory.ts";
 import { nodeListener } from "../../src/platform/node.ts";
+import { withTurnVersionReads } from "../../src/store/turn-reads.ts";
 import { createHarness, seedArticle, type Harness } from "../http/harness.ts";
 
 interface Raw {
@@ -17,7 +18,7 @@ interface Raw {
 }
 
 /** A GET or HEAD over a real socket; the body as sent (no decoding). */
-function get(server: Server, path: string, headers: Record<string, string> = {}, method = "GET"): Promise<Raw> {
+function get(server: Server, path: string, headers: Record<string, string | string[]> = {}, method = "GET"): Promise<Raw> {
   const { port } = server.address() as AddressInfo;
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: "127.0.0.1", port, path, method, headers }, (res) => {
@@ -42,7 +43,10 @@ function listen(server: Server): Promise<void> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 }
 
-describe("Node listener: hot feeds in front of the router", () => {
+describe.each([
+  ["version read per request", false],
+  ["version reads shared per turn, answered without waiting when read", true],
+] as const)("Node listener: hot feeds in front of the router (%s)", (_name, turnShared) => {
   let h: Harness;
   let fast: Server;
   let routedOnly: Server;
@@ -54,7 +58,8 @@ describe("Node listener: hot feeds in front of the router", () => {
     const creds = await h.createSite();
     apiKey = creds.api_key;
     expect((await h.publish("nisan", creds.api_key, seedArticle())).status).toBe(201);
-    const { app, hotFeeds } = composeApp(h.deps);
+    const turnStore = withTurnVersionReads(h.store, setImmediate);
+    const { app, hotFeeds } = composeApp(turnShared ? { ...h.deps, store: turnStore, siteVersionNow: (slug) => turnStore.versionNow(slug) } : h.deps);
     routedCalls = 0;
     fast = createServer(
       nodeListener(
@@ -84,7 +89,7 @@ describe("Node listener: hot feeds in front of the router", () => {
       const first = await get(fast, path);
       expect(first.status).toBe(200);
       const etag = first.headers.etag ?? "";
-      const variants: Record<string, string>[] = [
+      const variants: Record<string, string | string[]>[] = [
         {},
         { "accept-encoding": "gzip" },
         { "accept-encoding": "br" },
@@ -93,6 +98,9 @@ describe("Node listener: hot feeds in front of the router", () => {
         { "accept-encoding": "gzip", "if-none-match": etag },
         { "if-modified-since": first.headers["last-modified"] ?? "" },
         { "if-none-match": '"other"' },
+        // Repeated headers: joined, as the routes see them.
+        { "if-none-match": [etag, '"other"'] },
+        { "accept-encoding": ["identity;q=0", "gzip"], "If-Modified-Since": first.headers["last-modified"] ?? "" },
       ];
       for (const headers of variants) {
         await get(fast, path, headers); // the routes once (a new coding is compressed and cached there)
@@ -120,6 +128,20 @@ describe("Node listener: hot feeds in front of the router", () => {
     expect(now.body.toString("utf8")).toContain("عنوان بعد التعديل");
     const reference = await get(routedOnly, path);
     expect(now.body.equals(reference.body)).toBe(true);
+  });
+
+  it("a burst of concurrent GETs (many in one turn) gets the routes' bytes, without the router", async () => {
+    const path = "/nisan/feed.json";
+    await get(fast, path);
+    const reference = await get(routedOnly, path);
+    const before = routedCalls;
+    const burst = await Promise.all(Array.from({ length: 24 }, () => get(fast, path)));
+    expect(routedCalls).toBe(before);
+    for (const answer of burst) {
+      expect(answer.status).toBe(200);
+      expect(answer.headers).toEqual(reference.headers);
+      expect(answer.body.equals(reference.body)).toBe(true);
+    }
   });
 
   it("a new month, HEAD, and unknown targets go through the router", async () => {

@@ -1,4 +1,5 @@
-// In-process LRU cache bounded in bytes and entries. Cost: the bytes it holds plus ~200 B per key.
+// In-process cache bounded in bytes and entries, least recently used first out (second chance).
+// Cost: the bytes it holds plus ~200 B per key.
 
 import type { CachedBody, FeedCache, FeedCacheStats } from "./port.ts";
 
@@ -10,38 +11,54 @@ export interface MemoryCacheOptions {
 /** A FeedCache that always knows its size. */
 export type MemoryFeedCache = FeedCache & { stats(): FeedCacheStats };
 
+interface Entry {
+  value: CachedBody;
+  /** Read since it was last passed over for eviction. */
+  used: boolean;
+}
+
 export function createMemoryFeedCache(options: MemoryCacheOptions): MemoryFeedCache {
-  // A Map iterates in insertion order: re-inserting on read makes the first key the least recent.
-  const entries = new Map<string, CachedBody>();
+  // Second chance (CLOCK): a hit only sets `used`, so reads never reorder the Map; eviction walks
+  // from the oldest, moving a used entry to the back once (clearing `used`) and dropping the rest.
+  // Close to LRU without a Map delete and insert on every hit.
+  const entries = new Map<string, Entry>();
   let bytes = 0;
 
   const evictUntilFits = (incoming: number) => {
-    for (const [key, value] of entries) {
+    for (const [key, entry] of entries) {
       if (bytes + incoming <= options.maxBytes && entries.size < options.maxEntries) break;
       entries.delete(key);
-      bytes -= value.body.byteLength;
+      if (entry.used) {
+        entry.used = false;
+        entries.set(key, entry);
+      } else {
+        bytes -= entry.value.body.byteLength;
+      }
     }
+  };
+
+  const peek = (key: string): CachedBody | undefined => {
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    entry.used = true;
+    return entry.value;
   };
 
   return {
     async get(key) {
-      const hit = entries.get(key);
-      if (hit) {
-        entries.delete(key);
-        entries.set(key, hit);
-      }
-      return hit;
+      return peek(key);
     },
+    peek,
     async put(key, value) {
       const size = value.body.byteLength;
       if (size > options.maxBytes || options.maxEntries < 1) return;
       const old = entries.get(key);
       if (old) {
         entries.delete(key);
-        bytes -= old.body.byteLength;
+        bytes -= old.value.body.byteLength;
       }
       evictUntilFits(size);
-      entries.set(key, value);
+      entries.set(key, { value, used: false });
       bytes += size;
     },
     stats() {

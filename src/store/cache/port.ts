@@ -29,6 +29,11 @@ export interface FeedCache {
    * that copy is handed to `background` when given (and awaited otherwise).
    */
   get(key: string, background?: Background): Promise<CachedBody | undefined>;
+  /**
+   * In-process caches only: what `get` would answer, now (same recency effect), so a server can
+   * answer a hot request without waiting a promise turn. Absent on caches behind a network.
+   */
+  peek?(key: string): CachedBody | undefined;
   put(key: string, value: CachedBody): Promise<void>;
   /** Current size, for bounds checks and benchmarks; absent where the engine cannot tell (KV, Cache API). */
   stats?(): FeedCacheStats;

@@ -130,6 +130,16 @@ export function feedCacheContract(name: string, factory: FeedCacheFactory): void
       }
     });
 
+    it("peek, where the cache has it, answers what get answers", async () => {
+      if (cache.peek === undefined) return;
+      const key = appKey("/nisan/rss.xml", 9);
+      expect(cache.peek(key)).toBeUndefined();
+      await cache.put(key, body("peeked"));
+      expect(cache.peek(key)).toEqual(await cache.get(key));
+      expect(new TextDecoder().decode(cache.peek(key)?.body)).toBe("peeked");
+      expect(cache.peek(appKey("/nisan/rss.xml", 10))).toBeUndefined();
+    });
+
     it("a second put under the same key replaces the value", async () => {
       const key = appKey("/nisan/feed.json", 5);
       await cache.put(key, body("first", true));
