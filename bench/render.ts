@@ -172,7 +172,10 @@ export interface RenderRow {
   feedsmith: { us: number; bytes: number };
   full: { us: number; bytes: number };
   assembled: { us: number; bytes: number };
-  /** Allocating a fresh buffer of the body's size (the server's allocator): the floor under any assembly of new bytes. */
+  /**
+   * One copy of the finished body into a fresh buffer from the server's allocator: the floor under
+   * any assembly that produces the body as new bytes (it must at least allocate and write them).
+   */
   alloc: { us: number; bytes: number };
 }
 
@@ -202,7 +205,14 @@ export function renderSection(sizes: readonly number[], formats: readonly FeedFo
           { name: "feedsmith", run: () => feedsmith(doc, format) },
           { name: "full", run: full },
           { name: "assembled", run: fromCache },
-          { name: "alloc", run: () => bodyAllocate(warm.byteLength) },
+          {
+            name: "alloc",
+            run: () => {
+              const copy = bodyAllocate(warm.byteLength);
+              copy.set(warm);
+              return copy;
+            },
+          },
         ],
         5,
         batchMs,
