@@ -31,7 +31,8 @@ const quick = process.env.BENCH_QUICK === "1";
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((s) => s.trim())) : undefined;
 const runs = (section: string): boolean => only === undefined || only.has(section);
 const SECONDS = quick ? 2 : 5;
-const ROUNDS = 2;
+// Four ABBA rounds: on this shared machine one 5 s run of the same server varies by up to ±10%.
+const ROUNDS = 4;
 const CONNECTIONS = 32;
 const BIG = quick ? 20_000 : 100_000;
 const SMALL = 1_000;
