@@ -2,9 +2,9 @@
 //
 // Every feed request reads its site's version (one point read) to choose between a 304, cached
 // bytes and a rebuild. Under load a Node server handles many requests per turn of its event loop,
-// all of which had arrived before the turn began: one read made during the turn is a valid answer
-// for each of them (it happened after each one arrived and before each one is answered), so they
-// share it. The shared read is forgotten when the turn ends, so a request of a later turn always
+// all of which had arrived when the turn's poll delivered them, before any read of the turn: one
+// read made during the turn is a valid answer for each of them (it happened after each one arrived
+// and before each one is answered), so they share it. The shared read is forgotten when the turn ends, so a request of a later turn always
 // reads again, and every write made through this store forgets it at once, when the write starts
 // and again when it settles, so no request answered after a write sees the version from before it.
 //
