@@ -131,6 +131,76 @@ export function escapeXmlInto(s: string, bytes: Uint8Array, offset: number): num
   return at;
 }
 
+/** Most UTF-8 bytes jsonEscapedInto writes per UTF-16 code unit (`\u001f`, or a lone surrogate's `\udc00`). */
+export const JSON_ESCAPED_BYTES_PER_UNIT = 6;
+
+/**
+ * The escape of each ASCII code inside a JSON string, as bytes, or undefined when it is written as
+ * it is: taken from JSON.stringify itself (`\"`, `\\`, `\n`, `\u0001`…), so the two cannot differ.
+ */
+const JSON_ASCII_ESCAPES: (Uint8Array | undefined)[] = Array.from({ length: 128 }, (_, code) => {
+  const escaped = JSON.stringify(String.fromCharCode(code)).slice(1, -1);
+  return escaped.length === 1 ? undefined : Uint8Array.from(escaped, (ch) => ch.charCodeAt(0));
+});
+
+const HEX_DIGITS = Uint8Array.from("0123456789abcdef", (ch) => ch.charCodeAt(0));
+
+/**
+ * The UTF-8 bytes of jsonString(s) without its two quotes, written into `bytes` at `offset` in one
+ * pass over `s`; returns the offset after them. `bytes` must have room for s.length ×
+ * JSON_ESCAPED_BYTES_PER_UNIT bytes. JSON.stringify's escapes (its own table for ASCII; a lone
+ * surrogate as `\udxxx`), and U+2028/U+2029 as jsonString escapes them. For short text: on long
+ * text, JSON.stringify and TextEncoder.encodeInto together are faster than this loop.
+ */
+export function jsonEscapedInto(s: string, bytes: Uint8Array, offset: number): number {
+  let at = offset;
+  const length = s.length;
+  for (let index = 0; index < length; index++) {
+    const code = s.charCodeAt(index);
+    if (code < 0x80) {
+      const escape = JSON_ASCII_ESCAPES[code];
+      if (escape === undefined) {
+        bytes[at++] = code;
+      } else {
+        bytes.set(escape, at);
+        at += escape.length;
+      }
+      continue;
+    }
+    if (code < 0x800) {
+      bytes[at] = 0xc0 | (code >> 6);
+      bytes[at + 1] = 0x80 | (code & 0x3f);
+      at += 2;
+      continue;
+    }
+    const low = code >= 0xd800 && code <= 0xdbff && index + 1 < length ? s.charCodeAt(index + 1) : 0;
+    if (low >= 0xdc00 && low <= 0xdfff) {
+      const point = ((code - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+      bytes[at] = 0xf0 | (point >> 18);
+      bytes[at + 1] = 0x80 | ((point >> 12) & 0x3f);
+      bytes[at + 2] = 0x80 | ((point >> 6) & 0x3f);
+      bytes[at + 3] = 0x80 | (point & 0x3f);
+      at += 4;
+      index++;
+    } else if ((code >= 0xd800 && code <= 0xdfff) || code === 0x2028 || code === 0x2029) {
+      // `\u` and four lowercase hex digits, as JSON.stringify writes a lone surrogate.
+      bytes[at] = 0x5c;
+      bytes[at + 1] = 0x75;
+      bytes[at + 2] = HEX_DIGITS[code >> 12] as number;
+      bytes[at + 3] = HEX_DIGITS[(code >> 8) & 0xf] as number;
+      bytes[at + 4] = HEX_DIGITS[(code >> 4) & 0xf] as number;
+      bytes[at + 5] = HEX_DIGITS[code & 0xf] as number;
+      at += 6;
+    } else {
+      bytes[at] = 0xe0 | (code >> 12);
+      bytes[at + 1] = 0x80 | ((code >> 6) & 0x3f);
+      bytes[at + 2] = 0x80 | (code & 0x3f);
+      at += 3;
+    }
+  }
+  return at;
+}
+
 /** escapeXml as two regular expressions: the definition escapeXml is tested against. */
 export function escapeXmlSlow(s: string): string {
   return s.replace(FORBIDDEN, "").replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
@@ -154,7 +224,7 @@ export function jsonString(s: string): string {
 }
 
 /** U+2028 and U+2029 as `\u2028` and `\u2029`; a plain search first, as text rarely has them. */
-function escapeLineSeparators(json: string): string {
+export function escapeLineSeparators(json: string): string {
   if (!json.includes("\u2028") && !json.includes("\u2029")) return json;
   return json.replace(/[\u2028\u2029]/g, (c) => (c === "\u2028" ? "\\u2028" : "\\u2029"));
 }

@@ -4,8 +4,17 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { XML_ESCAPED_BYTES_PER_UNIT, escapeXml, escapeXmlInto, escapeXmlSlow, jsonString } from "../../src/core/text.ts";
-import { escapedDirectedHtml, directedHtml, jsonDirectedHtml } from "../../src/core/render/direction.ts";
+import {
+  JSON_ESCAPED_BYTES_PER_UNIT,
+  XML_ESCAPED_BYTES_PER_UNIT,
+  escapeXml,
+  escapeXmlInto,
+  escapeXmlSlow,
+  jsonEscapedInto,
+  jsonString,
+} from "../../src/core/text.ts";
+import { itemText } from "../../src/core/render/common.ts";
+import { escapedDirectedHtml, directedHtml, writeJsonDirectedHtml } from "../../src/core/render/direction.ts";
 
 const unit = fc.oneof(
   fc.constantFrom("&", "<", ">", '"', "'", "\t", "\n", "\r", "\u0000", "\u0008", "\u000b", "\u001f", "\u007f", "\u0080", "\u009f", "\u00a0"),
@@ -52,10 +61,11 @@ describe("escapeXml", () => {
     );
   });
 
-  it("jsonDirectedHtml is jsonString of directedHtml", () => {
+  it("writeJsonDirectedHtml writes jsonString of directedHtml, without its quotes", () => {
     fc.assert(
       fc.property(text, fc.constantFrom("ar", "en", "he-IL", "ar-Latn", 'x"<\u2028'), (html, language) => {
-        expect(jsonDirectedHtml(html, language)).toBe(jsonString(directedHtml(html, language)));
+        const written = itemText((sink) => writeJsonDirectedHtml(sink, html, language));
+        expect(`"${written}"`).toBe(jsonString(directedHtml(html, language)));
       }),
       { numRuns: 2_000 },
     );
@@ -77,5 +87,40 @@ describe("escapeXml", () => {
     );
     const worst = "\"'".repeat(50);
     expect(escapeXmlInto(worst, new Uint8Array(worst.length * XML_ESCAPED_BYTES_PER_UNIT), 0)).toBe(worst.length * XML_ESCAPED_BYTES_PER_UNIT);
+  });
+});
+
+describe("jsonEscapedInto", () => {
+  it("writes the UTF-8 of jsonString without its quotes, at any offset, within its stated room", () => {
+    const encoder = new TextEncoder();
+    fc.assert(
+      fc.property(text, fc.nat({ max: 7 }), (s, offset) => {
+        const room = offset + s.length * JSON_ESCAPED_BYTES_PER_UNIT;
+        const bytes = new Uint8Array(room + 4).fill(0xee);
+        const end = jsonEscapedInto(s, bytes, offset);
+        expect(end).toBeLessThanOrEqual(room);
+        expect(bytes.subarray(offset, end)).toEqual(encoder.encode(jsonString(s).slice(1, -1)));
+        expect(bytes.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
+        expect(bytes.subarray(end).every((b) => b === 0xee)).toBe(true);
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it("escapes every ASCII control, quote and backslash as JSON.stringify does, and U+2028, U+2029 and lone halves", () => {
+    const decoder = new TextDecoder();
+    const written = (s: string) => {
+      const bytes = new Uint8Array(s.length * JSON_ESCAPED_BYTES_PER_UNIT);
+      return decoder.decode(bytes.subarray(0, jsonEscapedInto(s, bytes, 0)));
+    };
+    for (let code = 0; code < 0x80; code++) {
+      const c = String.fromCharCode(code);
+      expect(written(c)).toBe(JSON.stringify(c).slice(1, -1));
+    }
+    expect(written("\u2028\u2029")).toBe("\\u2028\\u2029");
+    expect(written("a\ud800b\udfff")).toBe("a\\ud800b\\udfff");
+    expect(written("\ud83d\ude00")).toBe("\ud83d\ude00");
+    const worst = "\u0001\udc00".repeat(20);
+    expect(jsonEscapedInto(worst, new Uint8Array(worst.length * JSON_ESCAPED_BYTES_PER_UNIT), 0)).toBe(worst.length * JSON_ESCAPED_BYTES_PER_UNIT);
   });
 });

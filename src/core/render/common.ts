@@ -3,7 +3,7 @@
 import type { Article, FeedDocument, Site } from "../model.ts";
 import { formatRfc3339, formatRfc822, toMs } from "../dates.ts";
 import { itemId } from "../ids.ts";
-import { collapseWhitespace, escapeXml } from "../text.ts";
+import { collapseWhitespace, escapeXml, jsonString } from "../text.ts";
 
 export const GENERATOR = "Nashir";
 
@@ -28,14 +28,16 @@ export interface FeedFrame {
 
 /**
  * Where an item's text goes, in order: a render's UTF-8 output (fragments.ts), or a string
- * (itemText). The long item content goes through `escapedXml`, so a byte writer can escape and
- * encode it in one pass, without an escaped copy of it as a string.
+ * (itemText). The long item content goes through `escapedXml` or `jsonEscaped`, so a byte writer
+ * can escape and encode it in one pass, without an escaped copy of it as a string.
  */
 export interface ItemSink {
   /** Text written as it is (already escaped where it goes). */
   text(text: string): void;
   /** Text written as escapeXml(text). */
   escapedXml(text: string): void;
+  /** Text written as jsonString(text) without its two quotes (the inside of a JSON string). */
+  jsonEscaped(text: string): void;
 }
 
 /** An item written through `write`, as one string. */
@@ -47,6 +49,9 @@ export function itemText(write: (sink: ItemSink) => void): string {
     },
     escapedXml: (text) => {
       parts.push(escapeXml(text));
+    },
+    jsonEscaped: (text) => {
+      parts.push(jsonString(text).slice(1, -1));
     },
   });
   return parts.join("");
@@ -91,8 +96,17 @@ export function historyLinks(doc: FeedDocument): [string, string][] {
   return links;
 }
 
+/**
+ * `YYYY-MM-DDTHH:mm:ssZ` with a day of the month that every month has: formatRfc3339 of such a
+ * timestamp gives it back unchanged (other days may not exist, as 2023-02-30, and go the long way).
+ */
+const CANONICAL_UTC = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\dZ$/;
+
 /** RFC 3339 UTC (`2024-06-19T11:49:00Z`) of a stored timestamp. */
 export function rfc3339(timestamp: string): string {
+  // Stored timestamps are mostly in this form already: a regular expression test instead of
+  // parsing and formatting (toISOString is ~0.5 µs, twice per item in Atom and JSON Feed).
+  if (CANONICAL_UTC.test(timestamp)) return timestamp;
   return formatRfc3339(toMs(timestamp));
 }
 

@@ -4,7 +4,7 @@
 // item's bytes, with no escaping, no date formatting and no UTF-8 encoding of the items.
 
 import type { Article, FeedDocument, FeedFormat } from "../model.ts";
-import { XML_ESCAPED_BYTES_PER_UNIT, escapeXmlInto } from "../text.ts";
+import { JSON_ESCAPED_BYTES_PER_UNIT, XML_ESCAPED_BYTES_PER_UNIT, escapeLineSeparators, escapeXmlInto, jsonEscapedInto } from "../text.ts";
 import { atomEntry, atomFrame, writeAtomEntry } from "./atom.ts";
 import type { FeedFrame, ItemSink, ItemSite } from "./common.ts";
 import { jsonFrame, jsonItem, writeJsonItem } from "./json.ts";
@@ -79,6 +79,50 @@ export function renderedFragments(format: FeedFormat, site: ItemSite): ItemFragm
   return { format, site, held: () => undefined, rendered: () => {} };
 }
 
+/** Longest text ByteWriter.text encodes in JavaScript rather than with TextEncoder.encodeInto. */
+const SHORT_TEXT = 64;
+
+/**
+ * The UTF-8 of `text` as TextEncoder writes it (a lone surrogate becomes U+FFFD), at `offset`;
+ * returns the offset after it. `bytes` must have room for text.length × 3 bytes.
+ */
+function shortUtf8Into(text: string, bytes: Uint8Array, offset: number): number {
+  let at = offset;
+  const length = text.length;
+  for (let index = 0; index < length; index++) {
+    let code = text.charCodeAt(index);
+    if (code < 0x80) {
+      bytes[at++] = code;
+      continue;
+    }
+    if (code < 0x800) {
+      bytes[at] = 0xc0 | (code >> 6);
+      bytes[at + 1] = 0x80 | (code & 0x3f);
+      at += 2;
+      continue;
+    }
+    if (code >= 0xd800 && code <= 0xdfff) {
+      const low = code <= 0xdbff && index + 1 < length ? text.charCodeAt(index + 1) : 0;
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        const point = ((code - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+        bytes[at] = 0xf0 | (point >> 18);
+        bytes[at + 1] = 0x80 | ((point >> 12) & 0x3f);
+        bytes[at + 2] = 0x80 | ((point >> 6) & 0x3f);
+        bytes[at + 3] = 0x80 | (point & 0x3f);
+        at += 4;
+        index++;
+        continue;
+      }
+      code = 0xfffd;
+    }
+    bytes[at] = 0xe0 | (code >> 12);
+    bytes[at + 1] = 0x80 | ((code >> 6) & 0x3f);
+    bytes[at + 2] = 0x80 | (code & 0x3f);
+    at += 3;
+  }
+  return at;
+}
+
 /** UTF-8 written at the end of one growing buffer. */
 class ByteWriter implements ItemSink {
   bytes: Uint8Array;
@@ -99,12 +143,32 @@ class ByteWriter implements ItemSink {
   text(text: string): void {
     // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair is 4 for 2 units).
     this.reserve(text.length * 3);
-    this.length += encoder.encodeInto(text, this.bytes.subarray(this.length)).written;
+    // Short pieces (keys, punctuation, dates) in a loop: a native call and a subarray cost more.
+    if (text.length <= SHORT_TEXT) this.length = shortUtf8Into(text, this.bytes, this.length);
+    else this.length += encoder.encodeInto(text, this.bytes.subarray(this.length)).written;
   }
 
   escapedXml(text: string): void {
     this.reserve(text.length * XML_ESCAPED_BYTES_PER_UNIT);
     this.length = escapeXmlInto(text, this.bytes, this.length);
+  }
+
+  jsonEscaped(text: string): void {
+    this.reserve(text.length * JSON_ESCAPED_BYTES_PER_UNIT + 1);
+    if (text.length <= SHORT_TEXT || this.length === 0) {
+      this.length = jsonEscapedInto(text, this.bytes, this.length);
+      return;
+    }
+    // Long text (item content) through the native JSON.stringify and encodeInto: on a string that is
+    // not a compile-time constant, a JavaScript loop over charCodeAt is slower than the two.
+    // The literal is encoded one byte early, over the byte before it (put back after), so that its
+    // opening quote lands there and no sliced copy is needed; its closing quote is then dropped.
+    const json = escapeLineSeparators(JSON.stringify(text));
+    const before = this.bytes[this.length - 1] as number;
+    const { read, written } = encoder.encodeInto(json, this.bytes.subarray(this.length - 1));
+    if (read !== json.length) throw new Error("ByteWriter: no room for a JSON string");
+    this.bytes[this.length - 1] = before;
+    this.length += written - 2;
   }
 
   copy(part: Uint8Array): void {

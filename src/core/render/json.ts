@@ -1,9 +1,9 @@
 // JSON Feed 1.1 (https://jsonfeed.org/version/1.1). Absent fields are omitted, never null.
 
 import type { Article, Attachment, FeedDocument, Person } from "../model.ts";
-import { jsonString, jsonText } from "../text.ts";
-import { assemble, historyLinks, itemTagId, itemTerms, rfc3339, type FeedFrame, type ItemSink, type ItemSite } from "./common.ts";
-import { jsonDirectedHtml } from "./direction.ts";
+import { jsonText } from "../text.ts";
+import { assemble, historyLinks, itemTagId, itemTerms, itemText, rfc3339, type FeedFrame, type ItemSink, type ItemSite } from "./common.ts";
+import { writeJsonDirectedHtml } from "./direction.ts";
 
 export const JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1";
 
@@ -28,21 +28,45 @@ interface JsonFeed {
   items: never[];
 }
 
-/** `,"key":` then the value's JSON text: one member after the first. */
-function member(key: string, json: string): string {
-  return `,"${key}":${json}`;
+/** A JSON string value: the quotes, and the text escaped inside them. */
+function stringValue(sink: ItemSink, text: string): void {
+  sink.text('"');
+  sink.jsonEscaped(text);
+  sink.text('"');
+}
+
+/** `,"key":"value"`: a string member after the first. */
+function stringMember(sink: ItemSink, key: string, text: string): void {
+  sink.text(`,"${key}":"`);
+  sink.jsonEscaped(text);
+  sink.text('"');
 }
 
 /** Name and URL only: an email address is never published in JSON Feed. */
-function author(p: Person): string {
-  return `{"name":${jsonString(p.name)}${p.url !== undefined ? member("url", jsonString(p.url)) : ""}}`;
+function writeAuthor(sink: ItemSink, p: Person): void {
+  sink.text('{"name":');
+  stringValue(sink, p.name);
+  if (p.url !== undefined) stringMember(sink, "url", p.url);
+  sink.text("}");
 }
 
-function attachment(att: Attachment): string {
-  let json = `{"url":${jsonString(att.url)},"mime_type":${jsonString(att.mime_type)}`;
-  if (att.title !== undefined) json += member("title", jsonString(att.title));
-  if (att.size_in_bytes !== undefined) json += member("size_in_bytes", JSON.stringify(att.size_in_bytes));
-  return `${json}}`;
+function writeAttachment(sink: ItemSink, att: Attachment): void {
+  sink.text('{"url":');
+  stringValue(sink, att.url);
+  stringMember(sink, "mime_type", att.mime_type);
+  if (att.title !== undefined) stringMember(sink, "title", att.title);
+  if (att.size_in_bytes !== undefined) sink.text(`,"size_in_bytes":${JSON.stringify(att.size_in_bytes)}`);
+  sink.text("}");
+}
+
+/** `,"key":[…]` of `values`, each written by `write`. */
+function arrayMember<T>(sink: ItemSink, key: string, values: readonly T[], write: (sink: ItemSink, value: T) => void): void {
+  sink.text(`,"${key}":[`);
+  for (let index = 0; index < values.length; index++) {
+    if (index > 0) sink.text(",");
+    write(sink, values[index] as T);
+  }
+  sink.text("]");
 }
 
 /**
@@ -53,21 +77,36 @@ function attachment(att: Attachment): string {
  * item alone gives the same bytes as escaping the whole document.
  */
 export function jsonItem(site: ItemSite, a: Article): string {
+  return itemText((sink) => writeJsonItem(site, a, sink));
+}
+
+/**
+ * jsonItem written to `sink`: keys and punctuation as text, every string value through
+ * sink.jsonEscaped, so a byte writer escapes and encodes each value in one pass.
+ */
+export function writeJsonItem(site: ItemSite, a: Article, sink: ItemSink): void {
   // JSON Feed requires content_html or content_text: a summary-only article shows its summary.
   const text = a.content_text ?? (a.content_html === undefined ? (a.summary ?? "") : undefined);
   const tags = itemTerms(a);
-  let json = `{"id":${jsonString(itemTagId(site, a.id))},"url":${jsonString(a.url)},"title":${jsonString(a.title)}`;
-  if (a.summary !== undefined) json += member("summary", jsonString(a.summary));
-  if (a.content_html !== undefined) json += member("content_html", jsonDirectedHtml(a.content_html, a.language));
-  if (text !== undefined) json += member("content_text", jsonString(text));
-  if (a.image !== undefined) json += member("image", jsonString(a.image.url));
-  json += member("date_published", jsonString(rfc3339(a.published_at)));
-  json += member("date_modified", jsonString(rfc3339(a.updated_at)));
-  if (a.authors.length > 0) json += member("authors", `[${a.authors.map(author).join(",")}]`);
-  if (tags.length > 0) json += member("tags", `[${tags.map(jsonString).join(",")}]`);
-  json += member("language", jsonString(a.language));
-  if (a.attachments.length > 0) json += member("attachments", `[${a.attachments.map(attachment).join(",")}]`);
-  return `${json}}`;
+  sink.text('{"id":');
+  stringValue(sink, itemTagId(site, a.id));
+  stringMember(sink, "url", a.url);
+  stringMember(sink, "title", a.title);
+  if (a.summary !== undefined) stringMember(sink, "summary", a.summary);
+  if (a.content_html !== undefined) {
+    sink.text(',"content_html":"');
+    writeJsonDirectedHtml(sink, a.content_html, a.language);
+    sink.text('"');
+  }
+  if (text !== undefined) stringMember(sink, "content_text", text);
+  if (a.image !== undefined) stringMember(sink, "image", a.image.url);
+  stringMember(sink, "date_published", rfc3339(a.published_at));
+  stringMember(sink, "date_modified", rfc3339(a.updated_at));
+  if (a.authors.length > 0) arrayMember(sink, "authors", a.authors, writeAuthor);
+  if (tags.length > 0) arrayMember(sink, "tags", tags, stringValue);
+  stringMember(sink, "language", a.language);
+  if (a.attachments.length > 0) arrayMember(sink, "attachments", a.attachments, writeAttachment);
+  sink.text("}");
 }
 
 function historyObject(doc: FeedDocument): Record<string, string | boolean> {
@@ -106,9 +145,4 @@ export function jsonFrame(doc: FeedDocument): FeedFrame {
   const close = "]}";
   if (!empty.endsWith(`"items":[${close}`)) throw new Error("JSON Feed frame: items must be the last key");
   return { head: empty.slice(0, -close.length), separator: ",", tail: close };
-}
-
-/** jsonItem written to `sink` (JSON escaping is done on the strings: nothing goes through escapedXml). */
-export function writeJsonItem(site: ItemSite, a: Article, sink: ItemSink): void {
-  sink.text(jsonItem(site, a));
 }

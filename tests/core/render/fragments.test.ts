@@ -88,6 +88,47 @@ describe("feeds from fragments", () => {
     );
   });
 
+  it("are byte-identical with long text of any UTF-16 in every field (each writer path, short and long)", () => {
+    // Text past ByteWriter's short-text limit (64 units) goes through JSON.stringify and encodeInto,
+    // shorter text through jsonEscapedInto: both must match the string renderer on any code unit.
+    const unit = fc.oneof(
+      fc.constantFrom('"', "\\", "<", "&", "\u0000", "\u0001", "\b", "\u001f", "\u007f", "\u0085", "\u2028", "\u2029", "\ufeff", "\uffff"),
+      fc.constantFrom("\ud800", "\udbff", "\udc00", "\udfff", "\ud83d\ude00", "نيسان ", "\u200f", "é"),
+      fc.string({ unit: "binary", maxLength: 8 }),
+    );
+    const anyText = fc.array(unit, { maxLength: 120 }).map((parts) => parts.join(""));
+    const hostile = fc.record({
+      title: anyText,
+      summary: anyText,
+      content_html: anyText,
+      content_text: anyText,
+      author: anyText,
+      tag: anyText,
+      language: fc.constantFrom("ar", "en"),
+    });
+    fc.assert(
+      fc.property(fc.array(hostile, { minLength: 1, maxLength: 3 }), (items) => {
+        const articles: Article[] = items.map((h, index) =>
+          seedArticle({
+            id: `long-${index}`,
+            title: h.title,
+            summary: h.summary,
+            content_html: h.content_html,
+            content_text: h.content_text,
+            authors: [{ name: h.author }],
+            tags: [h.tag],
+            language: h.language,
+          }),
+        );
+        const d = makeDoc(articles);
+        for (const format of FORMATS) {
+          expect(renderFeedFromFragments(format, d, renderedFragments(format, d.site))).toEqual(encoder.encode(renderFeed(format, d)));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("are byte-identical when every fragment comes from a warm cache", () => {
     const cache = createMemoryFragmentCache({ maxBytes: 64 * 1024 * 1024, maxEntries: 100_000 });
     fc.assert(

@@ -1,4 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { formatRfc3339 } from "../../../src/core/dates.ts";
+import { rfc3339 } from "../../../src/core/render/common.ts";
 import type { Article, FeedDocument, FeedFormat } from "../../../src/core/model.ts";
 import { feedId, itemId } from "../../../src/core/ids.ts";
 import {
@@ -496,5 +499,40 @@ describe("direction", () => {
   it("wraps only right-to-left HTML, escaping the language", () => {
     expect(directedHtml("<p>x</p>", "fa")).toBe('<div dir="rtl" lang="fa"><p>x</p></div>');
     expect(directedHtml("<p>x</p>", "en")).toBe("<p>x</p>");
+  });
+});
+
+describe("rfc3339", () => {
+  it("is formatRfc3339 of the parsed timestamp, for canonical timestamps of any day and for other forms", () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, "0");
+    const canonical = fc
+      .record({
+        year: fc.integer({ min: 0, max: 9999 }),
+        month: fc.integer({ min: 1, max: 12 }),
+        day: fc.integer({ min: 1, max: 31 }),
+        hour: fc.integer({ min: 0, max: 23 }),
+        minute: fc.integer({ min: 0, max: 59 }),
+        second: fc.integer({ min: 0, max: 59 }),
+      })
+      .map((t) => `${pad(t.year, 4)}-${pad(t.month, 2)}-${pad(t.day, 2)}T${pad(t.hour, 2)}:${pad(t.minute, 2)}:${pad(t.second, 2)}Z`);
+    const other = fc
+      .integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2040, 0, 1) })
+      .chain((ms) =>
+        fc.constantFrom(
+          new Date(ms).toISOString(),
+          new Date(ms).toISOString().replace("Z", "+00:00"),
+          new Date(ms - 90 * 60_000).toISOString().replace(".", ",").replace(/,\d+Z$/, "+01:30"),
+        ),
+      );
+    fc.assert(
+      fc.property(fc.oneof(canonical, other), (timestamp) => {
+        const ms = Date.parse(timestamp);
+        fc.pre(Number.isFinite(ms));
+        expect(rfc3339(timestamp)).toBe(formatRfc3339(ms));
+      }),
+      { numRuns: 5_000 },
+    );
+    // Days a month lacks are not given back as they are.
+    expect(rfc3339("2023-02-29T10:00:00Z")).toBe(formatRfc3339(Date.parse("2023-02-29T10:00:00Z")));
   });
 });
