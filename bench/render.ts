@@ -177,6 +177,29 @@ export interface RenderRow {
    * any assembly that produces the body as new bytes (it must at least allocate and write them).
    */
   alloc: { us: number; bytes: number };
+  /**
+   * JSON Feed only: the native work any JSON renderer does on the same strings, alone: JSON.stringify
+   * of every string value of every item and TextEncoder.encodeInto of the result into a reused buffer.
+   */
+  strings?: { us: number; bytes: number };
+}
+
+/** Every string value a JSON Feed item of `a` holds (what JSON.stringify and UTF-8 encoding must go through). */
+function jsonItemStrings(doc: FeedDocument, a: Article): string[] {
+  return [
+    itemId(doc.site, a.id),
+    a.url,
+    a.title,
+    ...(a.summary !== undefined ? [a.summary] : []),
+    ...(a.content_html !== undefined ? [a.content_html] : []),
+    ...(a.content_text !== undefined ? [a.content_text] : []),
+    a.published_at,
+    a.updated_at,
+    ...a.authors.map((p) => p.name),
+    ...a.categories,
+    ...a.tags,
+    a.language,
+  ];
 }
 
 export function renderSection(sizes: readonly number[], formats: readonly FeedFormat[], log: (line: string) => void): RenderRow[] {
@@ -199,8 +222,24 @@ export function renderSection(sizes: readonly number[], formats: readonly FeedFo
       if (Buffer.compare(Buffer.from(warm), Buffer.from(full())) !== 0) throw new Error("assembled bytes differ from the full render");
       // Larger documents get fewer, longer rounds: the total stays bounded.
       const batchMs = n >= 1000 ? 120 : 60;
+      const stringsScratch = new Uint8Array(warm.byteLength * 2);
+      const values = format === "json" ? doc.items.flatMap((a) => jsonItemStrings(doc, a)) : [];
+      const nativeStrings: Contender[] =
+        format === "json"
+          ? [
+              {
+                name: "strings",
+                run: () => {
+                  let at = 0;
+                  for (const value of values) at += encoder.encodeInto(JSON.stringify(value), stringsScratch.subarray(at)).written;
+                  return stringsScratch.subarray(0, at);
+                },
+              },
+            ]
+          : [];
       const timed = timeInterleaved(
         [
+          ...nativeStrings,
           { name: "feed", run: () => feedLibrary(doc, format) },
           { name: "feedsmith", run: () => feedsmith(doc, format) },
           { name: "full", run: full },
@@ -218,7 +257,8 @@ export function renderSection(sizes: readonly number[], formats: readonly FeedFo
         batchMs,
       );
       const get = (name: string) => timed.get(name) ?? { us: Number.NaN, bytes: 0 };
-      const row = { format, items: n, feed: get("feed"), feedsmith: get("feedsmith"), full: get("full"), assembled: get("assembled"), alloc: get("alloc") };
+      const row: RenderRow = { format, items: n, feed: get("feed"), feedsmith: get("feedsmith"), full: get("full"), assembled: get("assembled"), alloc: get("alloc") };
+      if (format === "json") row.strings = get("strings");
       rows.push(row);
       log(
         `render ${format} ${n}: feed ${row.feed.us.toFixed(0)} µs, feedsmith ${row.feedsmith.us.toFixed(0)} µs, ` +
