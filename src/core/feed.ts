@@ -17,6 +17,26 @@ export const MAX_LIMIT = 100;
 /** WordPress-style `?paged=N` is served up to this page. */
 export const MAX_PAGED = 50;
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The oldest deletion a site's Atom feed lists (RFC 6721 at:deleted-entry): `tombstone_days`
+ * before the site's last write. Measured from the data, not the clock, so the same data always
+ * gives the same bytes.
+ */
+export function tombstonesSince(site: Pick<Site, "tombstone_days">, lastWriteMs: number): number {
+  return lastWriteMs - site.tombstone_days * DAY_MS;
+}
+
+/**
+ * Tombstones deleted before this instant may be dropped by a write made at `writeMs`: no feed of
+ * the site can list them again, since its last write only moves forward. One day earlier than
+ * tombstonesSince(site, writeMs), for writers whose clocks disagree by up to that much.
+ */
+export function tombstonesPrunableBefore(site: Pick<Site, "tombstone_days">, writeMs: number): number {
+  return tombstonesSince(site, writeMs) - DAY_MS;
+}
+
 /** Which document: a subscription feed (whole site or one name), or a closed month of the site. */
 export type FeedScope = { kind: "subscription"; filter: FeedFilter } | { kind: "archive"; month: Month };
 

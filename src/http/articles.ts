@@ -3,7 +3,7 @@
 import type { Context, Hono } from "hono";
 import { ARTICLE_LIMITS, articleBytes, articleIdProblem, validateArticle } from "../core/article.ts";
 import { formatRfc3339 } from "../core/dates.ts";
-import { encodeCursor, parseFeedQuery, effectiveLimit } from "../core/feed.ts";
+import { encodeCursor, parseFeedQuery, effectiveLimit, tombstonesPrunableBefore } from "../core/feed.ts";
 import { Problems, checkKeys, field, isObject } from "../core/fields.ts";
 import type { Article } from "../core/model.ts";
 import { changedFeedUrls } from "../core/websub.ts";
@@ -75,9 +75,18 @@ export function registerArticleRoutes(app: Hono, deps: AppDeps, guard: Guard, re
 
   const remove = async (c: Context, record: SiteRecord, id: string): Promise<Reply> => {
     const before = await previous(record, id);
-    const deleted = await deps.store.deleteArticle(record.site.slug, id, formatRfc3339(deps.clock()));
+    const now = deps.clock();
+    const deleted = await deps.store.deleteArticle(record.site.slug, id, formatRfc3339(now));
     if (!deleted) throw new Problem(404, { detail: `There is no article ${JSON.stringify(id)} in ${record.site.slug}.` });
     deps.log({ event: "article.deleted", site: record.site.slug, id });
+    // Each delete drops the site's tombstones that no feed can list any more, so they do not pile
+    // up; the delete itself is committed, so a failure here is only logged.
+    try {
+      const pruned = await deps.store.pruneTombstones(record.site.slug, formatRfc3339(tombstonesPrunableBefore(record.site, now)));
+      if (pruned > 0) deps.log({ event: "tombstones.pruned", site: record.site.slug, count: pruned });
+    } catch (error) {
+      deps.log({ event: "tombstones.prune_failed", site: record.site.slug, error: String(error) });
+    }
     announce(c, record, before, undefined);
     return { status: 204, body: "" };
   };

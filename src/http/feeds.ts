@@ -13,6 +13,7 @@ import {
   effectiveLimit,
   feedPath,
   parseFeedQuery,
+  tombstonesSince,
   type FeedQuery,
   type FeedScope,
 } from "../core/feed.ts";
@@ -163,8 +164,7 @@ export function registerFeedRoutes(app: Hono, deps: AppDeps): HotFeeds {
         const tombstones =
           format === "atom" && filter.kind === "all" && firstPage
             ? await store.listTombstones(site.slug, {
-                // Measured from the last write, not the clock: the same data gives the same bytes.
-                since: formatRfc3339(Date.parse(record.modified_at) - site.tombstone_days * 86_400_000),
+                since: formatRfc3339(tombstonesSince(site, Date.parse(record.modified_at))),
                 limit,
               })
             : [];

@@ -267,7 +267,7 @@ function fnv1a(text: string): number {
 }
 
 /** Expiry entries are spread over a few GSI partitions, so no one key takes every write. */
-function expiryPk(kind: "W" | "D", partition: string): string {
+function expiryPk(kind: "W", partition: string): string {
   return `${kind}#${fnv1a(partition) % EXPIRY_SHARDS}`;
 }
 
@@ -750,8 +750,41 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     await batchWrite(deletes);
   }
 
-  /** Query + conditional deletes of expired replay records or tombstones, over every shard. */
-  async function pruneExpired(kind: "W" | "D", olderThan: string): Promise<number> {
+  /**
+   * Deletes each item of `keys` on which `condition` still holds (the GSI that found them may lag,
+   * so each item is checked itself); returns how many went. 25 at a time.
+   */
+  async function conditionalDeletes(keys: Item[], condition: string, attributeNames: Record<string, string>, values: Item): Promise<number> {
+    let count = 0;
+    for (let i = 0; i < keys.length; i += 25) {
+      const results = await Promise.all(
+        keys.slice(i, i + 25).map(async (key) => {
+          try {
+            await call(() =>
+              client.send(
+                new DeleteItemCommand({
+                  TableName: table,
+                  Key: key,
+                  ConditionExpression: condition,
+                  ExpressionAttributeNames: attributeNames,
+                  ExpressionAttributeValues: values,
+                }),
+              ),
+            );
+            return 1;
+          } catch (err) {
+            if (isConditionFailed(err)) return 0;
+            throw err;
+          }
+        }),
+      );
+      for (const r of results) count += r;
+    }
+    return count;
+  }
+
+  /** Query + conditional deletes of expired replay records, over every shard. */
+  async function pruneExpired(kind: "W", olderThan: string): Promise<number> {
     const limitMs = instant(olderThan, "olderThan");
     let count = 0;
     for (let shard = 0; shard < EXPIRY_SHARDS; shard++) {
@@ -768,32 +801,11 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
           for (const item of items) keys.push({ pk: item.pk!, sk: item.sk! });
         },
       );
-      // The GSI may lag: each delete re-checks the item itself, so a record claimed again or an
-      // article published again since is kept.
-      for (let i = 0; i < keys.length; i += 25) {
-        const results = await Promise.all(
-          keys.slice(i, i + 25).map(async (key) => {
-            try {
-              await call(() =>
-                client.send(
-                  new DeleteItemCommand({
-                    TableName: table,
-                    Key: key,
-                    ConditionExpression: "#expiry_pk = :pk AND #expiry_ms < :t",
-                    ExpressionAttributeNames: names("expiry_pk", "expiry_ms"),
-                    ExpressionAttributeValues: { ":pk": S(pk), ":t": N(limitMs) },
-                  }),
-                ),
-              );
-              return 1;
-            } catch (err) {
-              if (isConditionFailed(err)) return 0;
-              throw err;
-            }
-          }),
-        );
-        for (const r of results) count += r;
-      }
+      // A record claimed again since is kept.
+      count += await conditionalDeletes(keys, "#expiry_pk = :pk AND #expiry_ms < :t", names("expiry_pk", "expiry_ms"), {
+        ":pk": S(pk),
+        ":t": N(limitMs),
+      });
     }
     return count;
   }
@@ -1165,8 +1177,6 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
         const storedData = stored && optStr(stored, "data");
         if (!stored || storedData === undefined) return false;
         const rev = await allocateRevision(slug, head.inc);
-        const site = JSON.parse(str(head.item, "site")) as Site;
-        const keepDays = Number.isFinite(site.tombstone_days) ? site.tombstone_days : 30;
         const published = (JSON.parse(storedData) as Article).published_at;
         try {
           // The commit point: the article item becomes its tombstone in one conditional put.
@@ -1181,9 +1191,6 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
                   published_at: S(published),
                   deleted_at: S(now),
                   deleted_pos: S(position(deletedMs, id)),
-                  expiry_pk: S(expiryPk("D", head.partition)),
-                  expiry_ms: N(deletedMs),
-                  [TTL_ATTRIBUTE]: N(Math.ceil(deletedMs / 1000) + keepDays * 86_400),
                 },
                 ConditionExpression: "#rev = :rev",
                 ExpressionAttributeNames: names("rev"),
@@ -1320,8 +1327,27 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
       return placed.slice(0, query.limit).map((p) => p.value);
     },
 
-    async pruneTombstones(olderThan: string): Promise<number> {
-      return pruneExpired("D", olderThan);
+    async pruneTombstones(slug: string, olderThan: string): Promise<number> {
+      const limitMs = instant(olderThan, "olderThan");
+      const head = await readSite(slug);
+      if (!head) return 0;
+      const { partition } = head;
+      const before = fromBound(limitMs);
+      const keys: Item[] = [];
+      await queryAll(
+        {
+          IndexName: INDEXES.tombstones,
+          KeyConditionExpression: "#pk = :pk AND #deleted_pos < :before",
+          ExpressionAttributeNames: names("pk", "deleted_pos"),
+          ExpressionAttributeValues: { ":pk": S(partition), ":before": S(before) },
+        },
+        async (items) => {
+          for (const item of items) keys.push({ pk: item.pk!, sk: item.sk! });
+        },
+      );
+      // The GSI may lag: each delete re-checks the item itself, so an article published again
+      // since (no deleted_pos) or deleted again later is kept.
+      return conditionalDeletes(keys, "#deleted_pos < :before", names("deleted_pos"), { ":before": S(before) });
     },
 
     async claimWebhook(slug: string, webhookId: string, bodyHash: string, now: string, staleAfterMs: number): Promise<WebhookClaim> {

@@ -288,16 +288,16 @@ export function createMemoryStore(): Store {
       return found.slice(0, query.limit).map((t) => ({ ...t.tombstone }));
     },
 
-    async pruneTombstones(olderThan: string): Promise<number> {
+    async pruneTombstones(slug: string, olderThan: string): Promise<number> {
       open();
       const limitMs = instant(olderThan, "olderThan");
+      const s = sites.get(slug);
+      if (!s) return 0;
       let count = 0;
-      for (const s of sites.values()) {
-        for (const [id, t] of s.tombstones) {
-          if (t.deletedMs < limitMs) {
-            s.tombstones.delete(id);
-            count += 1;
-          }
+      for (const [id, t] of s.tombstones) {
+        if (t.deletedMs < limitMs) {
+          s.tombstones.delete(id);
+          count += 1;
         }
       }
       return count;

@@ -111,4 +111,13 @@ CREATE INDEX tombstones_recent ON tombstones (site, deleted_ms DESC, id DESC);
 CREATE INDEX tombstones_age ON tombstones (deleted_ms);
 `,
   },
+  {
+    version: 3,
+    name: "tombstones_pruned_per_site",
+    sql: `
+-- Tombstones are pruned per site (each site keeps its own tombstone_days), through
+-- tombstones_recent; the index by age alone served pruning across sites, which is gone.
+DROP INDEX tombstones_age;
+`,
+  },
 ];

@@ -113,8 +113,11 @@ export interface Store {
    * deleted_at >= since, most recent deletion first (ties by id descending), at most `limit`.
    */
   listTombstones(slug: string, query: { since: string; limit: number }): Promise<Tombstone[]>;
-  /** Drops tombstones deleted before `olderThan`; returns how many. */
-  pruneTombstones(olderThan: string): Promise<number>;
+  /**
+   * Drops the site's tombstones deleted before `olderThan`; returns how many. Not a site write (no
+   * version bump): the caller prunes only what no feed of the site can list any more.
+   */
+  pruneTombstones(slug: string, olderThan: string): Promise<number>;
 
   /**
    * Conditional insert of a replay record. A record still in flight after `staleAfterMs`

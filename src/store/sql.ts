@@ -184,7 +184,7 @@ ON CONFLICT (site, id) DO UPDATE SET
   listTombstones: `SELECT id, published_at, deleted_at FROM tombstones
 WHERE site = ? AND deleted_ms >= ?
 ORDER BY deleted_ms DESC, id DESC LIMIT ?`,
-  pruneTombstones: "DELETE FROM tombstones WHERE deleted_ms < ?",
+  pruneTombstones: "DELETE FROM tombstones WHERE site = ? AND deleted_ms < ?",
 
   /**
    * Claims a webhook id: inserts a claim, or takes over one still unfinished after
@@ -463,9 +463,9 @@ export function createSqlStore(engine: SqlEngine): Store {
       return rows.map((r) => ({ id: str(r, "id"), published_at: str(r, "published_at"), deleted_at: str(r, "deleted_at") }));
     },
 
-    async pruneTombstones(olderThan: string): Promise<number> {
+    async pruneTombstones(slug: string, olderThan: string): Promise<number> {
       const limitMs = instant(olderThan, "olderThan");
-      return changes(await batch([stmt(SQL.pruneTombstones, limitMs)]), 0);
+      return changes(await batch([stmt(SQL.pruneTombstones, slug, limitMs)]), 0);
     },
 
     async claimWebhook(

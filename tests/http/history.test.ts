@@ -252,6 +252,28 @@ describe("feed history", () => {
       await publishAll([article("later", "2024-06-03T10:00:00Z")]);
       expect(await (await h.request("/nisan/atom.xml")).text()).not.toContain("deleted-entry");
     });
+
+    it("drops the tombstones no feed can list any more at each delete, and keeps every one a feed may still list", async () => {
+      const settings = (await (await h.admin("GET", "/v1/sites/nisan")).json()) as Json;
+      expect((await h.admin("PUT", "/v1/sites/nisan", { ...settings, tombstone_days: 2, created_at: undefined, updated_at: undefined })).status).toBe(200);
+      await publishAll(["old", "recent", "edge", "last"].map((id, i) => article(id, `2024-06-0${i + 1}T10:00:00Z`)));
+      const remove = async (id: string) =>
+        expect((await h.request(`/v1/sites/nisan/articles/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${key}` } })).status).toBe(204);
+      const kept = async () => (await h.store.listTombstones("nisan", { since: "1970-01-01T00:00:00Z", limit: 100 })).map((t) => t.id).sort();
+      await remove("old");
+      h.advance(86_400_000);
+      await remove("recent");
+      h.advance(2 * 86_400_000 - 1);
+      // "old" went 3 days minus 1 ms before this delete: within tombstone_days + the day kept for clocks.
+      await remove("edge");
+      expect(await kept()).toStrictEqual(["edge", "old", "recent"]);
+      h.advance(2);
+      await remove("last");
+      // "old" is now more than 3 days old: no feed lists it (the window is 2 days back from the last write).
+      expect(await kept()).toStrictEqual(["edge", "last", "recent"]);
+      const atom = await (await h.request("/nisan/atom.xml")).text();
+      expect(atom.match(/<at:deleted-entry ref="[^"]+\/(\w+)"/g)?.map((m) => m.split("/").pop()?.replace('"', "")).sort()).toStrictEqual(["edge", "last"]);
+    });
   });
 
   describe("?paged=N", () => {

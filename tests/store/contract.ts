@@ -971,20 +971,27 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         expect((await tombstones("nisan", offset)).map((t) => t.id)).toStrictEqual(["d", "c", "b"]);
       });
 
-      it("are pruned when deleted before the limit, on every site; the limit itself is kept", async () => {
-        await siteWith("one", ["a", "b", "c"].map((id) => makeArticle(id)));
+      it("are pruned when deleted before the limit, on the given site only; the limit itself is kept", async () => {
+        await siteWith("one", ["a", "b", "c", "d"].map((id) => makeArticle(id)));
         await siteWith("two", ["a", "b"].map((id) => makeArticle(id)));
         await store.deleteArticle("one", "a", at(1));
-        await store.deleteArticle("one", "b", at(50));
-        await store.deleteArticle("one", "c", at(100));
+        await store.deleteArticle("one", "b", at(50, -1));
+        await store.deleteArticle("one", "c", at(50));
+        await store.deleteArticle("one", "d", at(100));
         await store.deleteArticle("two", "a", at(2));
         await store.deleteArticle("two", "b", at(50, -1));
-        expect(await store.pruneTombstones(at(50))).toBe(3);
-        expect(await store.pruneTombstones(at(50))).toBe(0);
-        expect((await tombstones("one")).map((t) => t.id)).toStrictEqual(["c", "b"]);
-        expect(await tombstones("two")).toStrictEqual([]);
-        expect(await store.pruneTombstones(at(1000))).toBe(2);
+        expect(await store.pruneTombstones("one", at(50))).toBe(2);
+        expect(await store.pruneTombstones("one", at(50))).toBe(0);
+        expect((await tombstones("one")).map((t) => t.id)).toStrictEqual(["d", "c"]);
+        expect((await tombstones("two")).map((t) => t.id)).toStrictEqual(["b", "a"]);
+        // Published again: an article, not a tombstone, so pruning leaves it alone.
+        expect((await store.putArticle("one", makeArticle("c"), at(101))).outcome).toBe("created");
+        expect(await store.pruneTombstones("one", at(1000))).toBe(1);
         expect(await tombstones("one")).toStrictEqual([]);
+        expect((await store.getArticle("one", "c"))?.id).toBe("c");
+        expect(await store.pruneTombstones("two", at(2, 1))).toBe(1);
+        expect((await tombstones("two")).map((t) => t.id)).toStrictEqual(["b"]);
+        expect(await store.pruneTombstones("ghost", at(1000))).toBe(0);
       });
 
       it("go with their site, and are kept apart between sites", async () => {
@@ -1006,7 +1013,8 @@ export function storeContract(name: string, makeStore: StoreFactory): void {
         await store.deleteArticle("two", "same", at(5));
         expect(await tombstones("two")).toStrictEqual([{ id: "same", published_at: T0, deleted_at: at(5) }]);
         // What was deleted with its site is not pruned again.
-        expect(await store.pruneTombstones(at(1000))).toBe(1);
+        expect(await store.pruneTombstones("one", at(1000))).toBe(0);
+        expect(await tombstones("one")).toStrictEqual([]);
       });
 
       it("are copies", async () => {

@@ -275,8 +275,8 @@ describe("DynamoDB store: GSIs that lag behind the table", () => {
 
 // The whole contract with GSIs that trail the table by 10 item writes (2–3 article writes) at every
 // read. One test runs without lag: pruneTombstones is not a site write (no version bump, no log
-// entry; on AWS, TTL deletes tombstones, just as late), so a pruned tombstone stays listed until
-// the GSI catches up; the app never prunes tombstones through the store on DynamoDB.
+// entry), so a pruned tombstone stays listed until the GSI catches up. The app prunes only what no
+// feed lists any more (tombstonesPrunableBefore), so in use that lag is never seen.
 const UNLOGGED = /are pruned when deleted before the limit/;
 
 storeContract("dynamodb (dynalite), GSIs 10 item writes behind", async () => {
