@@ -69,6 +69,16 @@ function escapeOne(c: string, offset: number, whole: string): string {
   return "";
 }
 
+/** The 4 UTF-8 bytes of the surrogate pair (high, low) at `at`; returns the offset after them. */
+export function surrogatePairInto(high: number, low: number, bytes: Uint8Array, at: number): number {
+  const point = ((high - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+  bytes[at] = 0xf0 | (point >> 18);
+  bytes[at + 1] = 0x80 | ((point >> 12) & 0x3f);
+  bytes[at + 2] = 0x80 | ((point >> 6) & 0x3f);
+  bytes[at + 3] = 0x80 | (point & 0x3f);
+  return at + 4;
+}
+
 /** Most UTF-8 bytes escapeXmlInto writes per UTF-16 code unit (`"` becomes `&quot;`). */
 export const XML_ESCAPED_BYTES_PER_UNIT = 6;
 
@@ -116,12 +126,7 @@ export function escapeXmlInto(s: string, bytes: Uint8Array, offset: number): num
     } else if (code <= 0xdbff && index + 1 < length) {
       const low = s.charCodeAt(index + 1);
       if (low >= 0xdc00 && low <= 0xdfff) {
-        const point = ((code - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
-        bytes[at] = 0xf0 | (point >> 18);
-        bytes[at + 1] = 0x80 | ((point >> 12) & 0x3f);
-        bytes[at + 2] = 0x80 | ((point >> 6) & 0x3f);
-        bytes[at + 3] = 0x80 | (point & 0x3f);
-        at += 4;
+        at = surrogatePairInto(code, low, bytes, at);
         index++;
       }
       // A high surrogate without its low half is dropped.
@@ -175,12 +180,7 @@ export function jsonEscapedInto(s: string, bytes: Uint8Array, offset: number): n
     }
     const low = code >= 0xd800 && code <= 0xdbff && index + 1 < length ? s.charCodeAt(index + 1) : 0;
     if (low >= 0xdc00 && low <= 0xdfff) {
-      const point = ((code - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
-      bytes[at] = 0xf0 | (point >> 18);
-      bytes[at + 1] = 0x80 | ((point >> 12) & 0x3f);
-      bytes[at + 2] = 0x80 | ((point >> 6) & 0x3f);
-      bytes[at + 3] = 0x80 | (point & 0x3f);
-      at += 4;
+      at = surrogatePairInto(code, low, bytes, at);
       index++;
     } else if ((code >= 0xd800 && code <= 0xdfff) || code === 0x2028 || code === 0x2029) {
       // `\u` and four lowercase hex digits, as JSON.stringify writes a lone surrogate.

@@ -751,10 +751,18 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
   }
 
   /**
-   * Deletes each item of `keys` on which `condition` still holds (the GSI that found them may lag,
-   * so each item is checked itself); returns how many went. 25 at a time.
+   * Deletes the items a Query of `index` finds under `condition` (a key condition), each only if
+   * the condition still holds on the item itself: the GSI may lag, so an item written again since
+   * is kept. Returns how many went; deletes run 25 at a time.
    */
-  async function conditionalDeletes(keys: Item[], condition: string, attributeNames: Record<string, string>, values: Item): Promise<number> {
+  async function deleteFound(index: string, condition: string, attributeNames: Record<string, string>, values: Item): Promise<number> {
+    const keys: Item[] = [];
+    await queryAll(
+      { IndexName: index, KeyConditionExpression: condition, ExpressionAttributeNames: attributeNames, ExpressionAttributeValues: values },
+      async (items) => {
+        for (const item of items) keys.push({ pk: item.pk!, sk: item.sk! });
+      },
+    );
     let count = 0;
     for (let i = 0; i < keys.length; i += 25) {
       const results = await Promise.all(
@@ -783,27 +791,13 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     return count;
   }
 
-  /** Query + conditional deletes of expired replay records, over every shard. */
+  /** Expired replay records, over every shard of the `expiry` GSI (a record claimed again since is kept). */
   async function pruneExpired(kind: "W", olderThan: string): Promise<number> {
     const limitMs = instant(olderThan, "olderThan");
     let count = 0;
     for (let shard = 0; shard < EXPIRY_SHARDS; shard++) {
-      const pk = `${kind}#${shard}`;
-      const keys: Item[] = [];
-      await queryAll(
-        {
-          IndexName: INDEXES.expiry,
-          KeyConditionExpression: "#expiry_pk = :pk AND #expiry_ms < :t",
-          ExpressionAttributeNames: names("expiry_pk", "expiry_ms"),
-          ExpressionAttributeValues: { ":pk": S(pk), ":t": N(limitMs) },
-        },
-        async (items) => {
-          for (const item of items) keys.push({ pk: item.pk!, sk: item.sk! });
-        },
-      );
-      // A record claimed again since is kept.
-      count += await conditionalDeletes(keys, "#expiry_pk = :pk AND #expiry_ms < :t", names("expiry_pk", "expiry_ms"), {
-        ":pk": S(pk),
+      count += await deleteFound(INDEXES.expiry, "#expiry_pk = :pk AND #expiry_ms < :t", names("expiry_pk", "expiry_ms"), {
+        ":pk": S(`${kind}#${shard}`),
         ":t": N(limitMs),
       });
     }
@@ -1331,23 +1325,11 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
       const limitMs = instant(olderThan, "olderThan");
       const head = await readSite(slug);
       if (!head) return 0;
-      const { partition } = head;
-      const before = fromBound(limitMs);
-      const keys: Item[] = [];
-      await queryAll(
-        {
-          IndexName: INDEXES.tombstones,
-          KeyConditionExpression: "#pk = :pk AND #deleted_pos < :before",
-          ExpressionAttributeNames: names("pk", "deleted_pos"),
-          ExpressionAttributeValues: { ":pk": S(partition), ":before": S(before) },
-        },
-        async (items) => {
-          for (const item of items) keys.push({ pk: item.pk!, sk: item.sk! });
-        },
-      );
-      // The GSI may lag: each delete re-checks the item itself, so an article published again
-      // since (no deleted_pos) or deleted again later is kept.
-      return conditionalDeletes(keys, "#deleted_pos < :before", names("deleted_pos"), { ":before": S(before) });
+      // An article published again since (no deleted_pos) or deleted again later is kept.
+      return deleteFound(INDEXES.tombstones, "#pk = :pk AND #deleted_pos < :before", names("pk", "deleted_pos"), {
+        ":pk": S(head.partition),
+        ":before": S(fromBound(limitMs)),
+      });
     },
 
     async claimWebhook(slug: string, webhookId: string, bodyHash: string, now: string, staleAfterMs: number): Promise<WebhookClaim> {

@@ -24,6 +24,26 @@ const unit = fc.oneof(
 );
 const text = fc.array(unit, { maxLength: 60 }).map((parts) => parts.join(""));
 
+/**
+ * `into(s, bytes, offset)` writes the UTF-8 of `text(s)` at `offset`, within s.length × `perUnit`
+ * bytes, and touches no byte outside what it reports as written.
+ */
+function expectWritesInto(into: (s: string, bytes: Uint8Array, offset: number) => number, expected: (s: string) => string, perUnit: number): void {
+  const encoder = new TextEncoder();
+  fc.assert(
+    fc.property(text, fc.nat({ max: 7 }), (s, offset) => {
+      const room = offset + s.length * perUnit;
+      const bytes = new Uint8Array(room + 4).fill(0xee);
+      const end = into(s, bytes, offset);
+      expect(end).toBeLessThanOrEqual(room);
+      expect(bytes.subarray(offset, end)).toEqual(encoder.encode(expected(s)));
+      expect(bytes.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
+      expect(bytes.subarray(end).every((b) => b === 0xee)).toBe(true);
+    }),
+    { numRuns: 5_000 },
+  );
+}
+
 describe("escapeXml", () => {
   it("is escapeXmlSlow on any string", () => {
     fc.assert(
@@ -72,19 +92,7 @@ describe("escapeXml", () => {
   });
 
   it("escapeXmlInto writes the UTF-8 of escapeXml, at any offset, within its stated room", () => {
-    const encoder = new TextEncoder();
-    fc.assert(
-      fc.property(text, fc.nat({ max: 7 }), (s, offset) => {
-        const room = offset + s.length * XML_ESCAPED_BYTES_PER_UNIT;
-        const bytes = new Uint8Array(room + 4).fill(0xee);
-        const end = escapeXmlInto(s, bytes, offset);
-        expect(end).toBeLessThanOrEqual(room);
-        expect(bytes.subarray(offset, end)).toEqual(encoder.encode(escapeXml(s)));
-        expect(bytes.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
-        expect(bytes.subarray(end).every((b) => b === 0xee)).toBe(true);
-      }),
-      { numRuns: 5_000 },
-    );
+    expectWritesInto(escapeXmlInto, escapeXml, XML_ESCAPED_BYTES_PER_UNIT);
     const worst = "\"'".repeat(50);
     expect(escapeXmlInto(worst, new Uint8Array(worst.length * XML_ESCAPED_BYTES_PER_UNIT), 0)).toBe(worst.length * XML_ESCAPED_BYTES_PER_UNIT);
   });
@@ -92,19 +100,7 @@ describe("escapeXml", () => {
 
 describe("jsonEscapedInto", () => {
   it("writes the UTF-8 of jsonString without its quotes, at any offset, within its stated room", () => {
-    const encoder = new TextEncoder();
-    fc.assert(
-      fc.property(text, fc.nat({ max: 7 }), (s, offset) => {
-        const room = offset + s.length * JSON_ESCAPED_BYTES_PER_UNIT;
-        const bytes = new Uint8Array(room + 4).fill(0xee);
-        const end = jsonEscapedInto(s, bytes, offset);
-        expect(end).toBeLessThanOrEqual(room);
-        expect(bytes.subarray(offset, end)).toEqual(encoder.encode(jsonString(s).slice(1, -1)));
-        expect(bytes.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
-        expect(bytes.subarray(end).every((b) => b === 0xee)).toBe(true);
-      }),
-      { numRuns: 5_000 },
-    );
+    expectWritesInto(jsonEscapedInto, (s) => jsonString(s).slice(1, -1), JSON_ESCAPED_BYTES_PER_UNIT);
   });
 
   it("escapes every ASCII control, quote and backslash as JSON.stringify does, and U+2028, U+2029 and lone halves", () => {

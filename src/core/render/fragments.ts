@@ -4,7 +4,7 @@
 // item's bytes, with no escaping, no date formatting and no UTF-8 encoding of the items.
 
 import type { Article, FeedDocument, FeedFormat } from "../model.ts";
-import { JSON_ESCAPED_BYTES_PER_UNIT, XML_ESCAPED_BYTES_PER_UNIT, escapeLineSeparators, escapeXmlInto, jsonEscapedInto } from "../text.ts";
+import { JSON_ESCAPED_BYTES_PER_UNIT, XML_ESCAPED_BYTES_PER_UNIT, escapeLineSeparators, escapeXmlInto, jsonEscapedInto, surrogatePairInto } from "../text.ts";
 import { atomEntry, atomFrame, writeAtomEntry } from "./atom.ts";
 import type { FeedFrame, ItemSink, ItemSite } from "./common.ts";
 import { jsonFrame, jsonItem, writeJsonItem } from "./json.ts";
@@ -104,12 +104,7 @@ function shortUtf8Into(text: string, bytes: Uint8Array, offset: number): number 
     if (code >= 0xd800 && code <= 0xdfff) {
       const low = code <= 0xdbff && index + 1 < length ? text.charCodeAt(index + 1) : 0;
       if (low >= 0xdc00 && low <= 0xdfff) {
-        const point = ((code - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
-        bytes[at] = 0xf0 | (point >> 18);
-        bytes[at + 1] = 0x80 | ((point >> 12) & 0x3f);
-        bytes[at + 2] = 0x80 | ((point >> 6) & 0x3f);
-        bytes[at + 3] = 0x80 | (point & 0x3f);
-        at += 4;
+        at = surrogatePairInto(code, low, bytes, at);
         index++;
         continue;
       }
